@@ -41,3 +41,13 @@ export interface TokenGrant {
 
 /** Device type ids that have no sensors and are listed but never polled. */
 export const SENSORLESS_DEVICE_TYPES: ReadonlySet<number> = new Set([4]);
+
+/** What the poll cycle needs from Canary. `runtime/canary/client.ts` implements it over HTTP. */
+export interface CanaryClient {
+  /** Password grant. Throws LoginRejectedError, MfaRequiredError or CanaryHttpError. */
+  login(username: string, password: string): Promise<TokenGrant>;
+  /** Every device of every location, following `meta.next`. */
+  listDevices(token: string): Promise<CanaryDevice[]>;
+  /** Readings of one device with `created` in [from, to] (epoch ms), following `meta.next`. */
+  readings(token: string, deviceId: string, from: number, to: number): Promise<ReadingsResult>;
+}
