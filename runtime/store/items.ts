@@ -46,6 +46,8 @@ export interface DeviceRecord {
    * it only moves after that reading's item was written.
    */
   lastReadingAt?: string;
+  /** When the poll cycle first listed the device; its backfill reaches back from here. */
+  firstSeenAt: string;
   updatedAt: string;
 }
 

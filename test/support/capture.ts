@@ -1,0 +1,198 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as lib from "@aws-sdk/lib-dynamodb";
+import { type CanaryClientOptions, createCanaryClient } from "../../runtime/canary/client";
+import { CanarySimulator, type CanarySimulatorOptions } from "../../runtime/canary/simulator";
+import type { CanaryClient } from "../../runtime/canary/types";
+import { SENSORLESS_DEVICE_TYPES } from "../../runtime/canary/types";
+import { groupByMinute, sensorValues } from "../../runtime/capture/minutes";
+import { type PollSettings, type PollSummary, runPoll } from "../../runtime/capture/poll";
+import type { Credentials } from "../../runtime/capture/session";
+import { ManualClock } from "../../runtime/clock";
+import { memoryLogger } from "../../runtime/log";
+import type { SecretBox } from "../../runtime/secrets/box";
+import { createLocalBox } from "../../runtime/secrets/local";
+import { createDynamo } from "../../runtime/store/dynamo";
+import type { DeviceRecord, SensorValues } from "../../runtime/store/items";
+import { LOCAL_CREDENTIALS, type LocalDynamo, startDynamo } from "./dynamo";
+
+/** Where simulated time starts: a whole minute, so windows line up with minutes. */
+export const START = "2026-11-20T12:00:00Z";
+export const SIMULATED_PASSWORD = "correct horse battery staple";
+export const SIMULATED_USERNAME = "owner@example.com";
+
+export interface CaptureHarness {
+  clock: ManualClock;
+  simulator: CanarySimulator;
+  dynamo: LocalDynamo;
+  dataDir: string;
+  box: SecretBox;
+  log: ReturnType<typeof memoryLogger>;
+  /** Every error message a run produced or threw, for the no-secrets assertions. */
+  errors: string[];
+  /** Ids of the simulator's devices that have sensors. */
+  sensorDevices: string[];
+  canary: CanaryClient;
+  /** One poll cycle, as the Lambda and the local mode run it. */
+  run(options?: RunOptions): Promise<PollSummary>;
+  /** Stored minute items of a device, by time, as sensor values. */
+  storedMinutes(deviceId: string): Promise<Map<string, SensorValues>>;
+  /** What the simulator served for `created` in [from, to], grouped as the cycle groups it. */
+  expectedMinutes(deviceId: string, from: number, to: number): Map<string, SensorValues>;
+  /** A device's record in the metadata table. */
+  deviceRecord(deviceId: string): Promise<DeviceRecord | undefined>;
+  /** Every item of the readings table. */
+  scanReadings(): Promise<Record<string, unknown>[]>;
+  /** Re-opens the local secret box from the data directory, as a restarted process would. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RunOptions {
+  credentials?: Credentials;
+  settings?: Partial<PollSettings>;
+  /** Send DynamoDB traffic here instead of straight to dynalite (a fault proxy). */
+  dynamoEndpoint?: string;
+}
+
+export async function startCaptureHarness(
+  options: Partial<CanarySimulatorOptions> = {},
+  clientOptions: Partial<CanaryClientOptions> = {},
+): Promise<CaptureHarness> {
+  const clock = new ManualClock(START);
+  const simulator = new CanarySimulator({ clock, ...options });
+  await simulator.start();
+  const dynamo = await startDynamo();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-capture-test-"));
+  const log = memoryLogger();
+  const errors: string[] = [];
+  // Small timeouts and no real waits: faults cost milliseconds, not seconds.
+  const canary = createCanaryClient({
+    baseUrl: simulator.url,
+    clock,
+    timeoutMs: 300,
+    maxRetries: 6,
+  });
+
+  const harness: CaptureHarness = {
+    clock,
+    simulator,
+    dynamo,
+    dataDir,
+    box: await createLocalBox(dataDir),
+    log,
+    errors,
+    canary,
+    sensorDevices: simulator.devices
+      .filter((device) => !SENSORLESS_DEVICE_TYPES.has(device.typeId))
+      .map((device) => String(device.id)),
+
+    async run(runOptions = {}) {
+      const proxied = runOptions.dynamoEndpoint
+        ? createDynamo({
+            endpoint: runOptions.dynamoEndpoint,
+            region: "us-east-1",
+            credentials: LOCAL_CREDENTIALS,
+            maxAttempts: 1,
+          })
+        : undefined;
+      try {
+        const summary = await runPoll({
+          clock,
+          log,
+          canary,
+          credentials: runOptions.credentials ?? {
+            username: SIMULATED_USERNAME,
+            password: SIMULATED_PASSWORD,
+          },
+          dynamo: proxied?.doc ?? dynamo.doc,
+          tables: dynamo.tables,
+          box: harness.box,
+          settings: runOptions.settings,
+        });
+        if (summary.error) errors.push(summary.error);
+        return summary;
+      } catch (error) {
+        errors.push((error as Error).message);
+        throw error;
+      } finally {
+        proxied?.client.destroy();
+      }
+    },
+
+    async storedMinutes(deviceId) {
+      const items = await queryAll(dynamo.doc, dynamo.tables.readings, deviceId, "minute#");
+      return new Map(items.map((item) => [item.time as string, sensorValues(item)]));
+    },
+
+    expectedMinutes(deviceId, from, to) {
+      const minutes = groupByMinute(simulator.readingsBetween(deviceId, from, to));
+      return new Map(
+        [...minutes]
+          .sort(([a], [b]) => a - b)
+          .map(([start, values]) => [`${new Date(start).toISOString().slice(0, 19)}Z`, values]),
+      );
+    },
+
+    async deviceRecord(deviceId) {
+      const answer = await dynamo.doc.send(
+        new lib.GetCommand({
+          TableName: dynamo.tables.metadata,
+          Key: { pk: "device", sk: deviceId },
+        }),
+      );
+      return answer.Item as DeviceRecord | undefined;
+    },
+
+    async scanReadings() {
+      const items: Record<string, unknown>[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await dynamo.doc.send(
+          new lib.ScanCommand({ TableName: dynamo.tables.readings, ExclusiveStartKey: startKey }),
+        );
+        items.push(...(page.Items ?? []));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      return items.sort((a, b) =>
+        `${a.deviceId}|${a.period}`.localeCompare(`${b.deviceId}|${b.period}`),
+      );
+    },
+
+    async restart() {
+      harness.box = await createLocalBox(dataDir);
+    },
+
+    async close() {
+      await simulator.close();
+      await dynamo.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+async function queryAll(
+  doc: lib.DynamoDBDocumentClient,
+  table: string,
+  deviceId: string,
+  prefix: string,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new lib.QueryCommand({
+        TableName: table,
+        KeyConditionExpression: "deviceId = :d AND begins_with(#p, :prefix)",
+        ExpressionAttributeNames: { "#p": "period" },
+        ExpressionAttributeValues: { ":d": deviceId, ":prefix": prefix },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}
