@@ -3,6 +3,7 @@ import type { CanaryClient } from "../canary/types";
 import { type Clock, isoSeconds } from "../clock";
 import type { Logger } from "../log";
 import type { SecretBox } from "../secrets/box";
+import { SecretBoxError } from "../secrets/errors";
 import type { MetadataStore } from "../store/metadata";
 
 /** How the poll cycle authenticates: the owner's password, or a token they obtained. */
@@ -89,7 +90,9 @@ export class CanarySession {
       try {
         return await box.open("canary-token", stored.sealed);
       } catch (error) {
-        // A token sealed with another key (a replaced key file or KMS key) is useless.
+        // A KMS outage must not cost the owner a login e-mail; only a token sealed with
+        // another key (a replaced key file or KMS key) is useless and replaced.
+        if (!(error instanceof SecretBoxError && error.invalidCiphertext)) throw error;
         log.warn("stored token cannot be opened; logging in again", { error });
       }
     }

@@ -50,9 +50,22 @@ export async function ensureTables(client: ddb.DynamoDBClient, names: TableNames
     const definition = byName[logical];
     if (!definition || existing.has(tableName)) continue;
     await client.send(new ddb.CreateTableCommand(createTableInput(definition, tableName)));
-    await ddb.waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
+    await waitUntilActive(client, tableName);
     await enableTtl(client, tableName, definition.ttlAttribute);
   }
+}
+
+/**
+ * Polls until the table is ACTIVE. The SDK's waiter sleeps at least 20 s after a first
+ * CREATING answer, which dynalite gives for a moment even with `createTableMs: 0`.
+ */
+async function waitUntilActive(client: ddb.DynamoDBClient, tableName: string): Promise<void> {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    const { Table } = await client.send(new ddb.DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === "ACTIVE") return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`DynamoDB table ${tableName} did not become ACTIVE within 30 s`);
 }
 
 async function enableTtl(client: ddb.DynamoDBClient, tableName: string, attribute: string) {

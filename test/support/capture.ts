@@ -73,6 +73,7 @@ export async function startCaptureHarness(
     clock,
     timeoutMs: 300,
     maxRetries: 6,
+    ...clientOptions,
   });
 
   const harness: CaptureHarness = {
