@@ -30,6 +30,8 @@ export interface SimFaults {
   kinds: FaultKind[];
   /** Path prefixes that may fail at random, e.g. `["/v1/readings/"]`. @default every path */
   paths?: string[];
+  /** Device ids whose readings requests may fail at random; others never do. @default all */
+  devices?: string[];
   /** `Retry-After` of a "429": delay-seconds, or an HTTP date as a string. @default 1 */
   retryAfter: number | string;
   /** How long a "timeout" holds the request before dropping it, in real ms. @default 30000 */
@@ -270,7 +272,7 @@ export class CanarySimulator {
 
     const body = await readBody(request);
     if (this.faults.latencyMs > 0) await this.wait(this.faults.latencyMs);
-    const fault = this.pickFault(path);
+    const fault = this.pickFault(path, url.searchParams.get("device"));
     if (fault) record.outcome = fault;
 
     if (fault === "reset") {
@@ -308,13 +310,14 @@ export class CanarySimulator {
     send(response, answer);
   }
 
-  private pickFault(path: string): FaultKind | undefined {
+  private pickFault(path: string, device: string | null): FaultKind | undefined {
     const index = this.scripted.findIndex((fault) => !fault.path || fault.path === path);
     if (index >= 0) return this.scripted.splice(index, 1)[0]?.kind;
 
-    const { failureRate, kinds, paths } = this.faults;
+    const { failureRate, kinds, paths, devices } = this.faults;
     if (failureRate <= 0 || kinds.length === 0) return undefined;
     if (paths && !paths.some((prefix) => path.startsWith(prefix))) return undefined;
+    if (devices && (device === null || !devices.includes(device))) return undefined;
     if (this.random() >= failureRate) return undefined;
     return kinds[this.pick(kinds.length)];
   }

@@ -190,22 +190,23 @@ describe("poll cycle against the Canary simulator and dynalite", () => {
     it("keeps polling the other devices when one device fails", async () => {
       harness = await startCaptureHarness();
       const [broken, healthy] = harness.sensorDevices as [string, string];
-      harness.simulator.setFaults({
-        failureRate: 1,
-        kinds: ["5xx"],
-        paths: ["/v1/readings/"],
-      });
-      // Only the broken device's readings fail: the healthy one is polled first, then faults start.
-      const summary = await harness.run({ settings: { concurrency: 1 } });
+      harness.simulator.setFaults({ failureRate: 1, kinds: ["5xx"], devices: [broken] });
 
-      expect(summary.errors).to.equal(2);
-      expect(summary.ok).to.equal(false);
+      const summary = await harness.run();
+
+      expect(summary).to.include({ ok: false, errors: 1, polled: 1 });
+      expect((await harness.storedMinutes(broken)).size).to.equal(0);
+      expect((await harness.storedMinutes(healthy)).size).to.be.within(1440, 1441);
+      expect((await harness.deviceRecord(broken))?.lastReadingAt).to.equal(undefined);
+
       harness.simulator.clearFaults();
-      const retried = await harness.run();
-      expect(retried.ok).to.equal(true);
-      for (const device of [broken, healthy]) {
-        expect((await harness.storedMinutes(device)).size).to.be.within(1440, 1441);
-      }
+      harness.clock.advance(5 * MINUTE);
+      expect((await harness.run()).ok).to.equal(true);
+      // Its backfill still reaches back 24 hours from the run that first listed it.
+      const expected = harness.expectedMinutes(broken, start - 24 * HOUR, harness.clock.now());
+      expect(Object.fromEntries(await harness.storedMinutes(broken))).to.deep.equal(
+        Object.fromEntries(expected),
+      );
     });
   });
 });
