@@ -7,9 +7,9 @@ import type { SecretBox } from "../secrets/box";
 import type { DeviceRecord } from "../store/items";
 import { MetadataStore } from "../store/metadata";
 import { batchPut, queryPeriods } from "../store/readings";
-import type { TableNames } from "../store/tables";
+import type { Resolution, TableNames } from "../store/tables";
 import { groupByMinute, mergeMinute, minuteItem, minuteStart } from "./minutes";
-import { type RollupResolution, rollup, spanEnd, spansTouched } from "./rollups";
+import { combine, rollup, spanEnd, spansTouched } from "./rollups";
 import { CanarySession, type Credentials } from "./session";
 
 const MINUTE_MS = 60_000;
@@ -108,9 +108,17 @@ export async function runPoll(deps: PollDependencies): Promise<PollSummary> {
     const devices = await authed(session, (token) => deps.canary.listDevices(token));
     summary.devices = devices.length;
     const now = isoSeconds(clock.now());
-    for (const device of devices) await metadata.upsertDevice(device, now);
-
     const records = new Map((await metadata.devices()).map((record) => [record.id, record]));
+    for (const device of devices) {
+      const record = records.get(device.id);
+      if (record && !changed(record, device)) continue;
+      await metadata.upsertDevice(device, now);
+      records.set(device.id, {
+        ...record,
+        ...device,
+        firstSeenAt: record?.firstSeenAt ?? now,
+      } as DeviceRecord);
+    }
     const withSensors = devices.filter((device) => !SENSORLESS_DEVICE_TYPES.has(device.typeId));
     await forEachLimited(withSensors, settings.concurrency, async (device) => {
       try {
@@ -240,7 +248,11 @@ async function storeMinutes(
   return batchPut(deps.dynamo, table, items, { clock: deps.clock });
 }
 
-/** Recomputes, from the stored minutes, every hour and day that holds one of `times`. */
+/**
+ * Recomputes every hour that holds one of `times` from its stored minutes, then every day
+ * from its stored hours. Spans are recomputed whole, so the result does not depend on
+ * which minutes this run happened to write.
+ */
 async function storeRollups(
   deps: PollDependencies,
   settings: PollSettings,
@@ -250,22 +262,32 @@ async function storeRollups(
   const table = deps.tables.readings;
   const from = Math.min(...times);
   const to = Math.max(...times);
-  const items = [];
-  for (const resolution of ["hour", "day"] as RollupResolution[]) {
-    for (const start of spansTouched(resolution, from, to)) {
-      const minutes = await queryPeriods(
-        deps.dynamo,
-        table,
-        deviceId,
-        "minute",
-        isoSeconds(start),
-        isoSeconds(spanEnd(resolution, start)),
-      );
-      const item = rollup(deviceId, resolution, start, minutes, expiry(settings, start));
-      if (item) items.push(item);
-    }
+  const span = (resolution: Resolution, start: number, end: number) =>
+    queryPeriods(deps.dynamo, table, deviceId, resolution, isoSeconds(start), isoSeconds(end));
+
+  const hours = [];
+  for (const start of spansTouched("hour", from, to)) {
+    const minutes = await span("minute", start, spanEnd("hour", start));
+    const item = rollup(deviceId, "hour", start, minutes, expiry(settings, start));
+    if (item) hours.push(item);
   }
-  return batchPut(deps.dynamo, table, items, { clock: deps.clock });
+  let written = await batchPut(deps.dynamo, table, hours, { clock: deps.clock });
+
+  const days = [];
+  for (const start of spansTouched("day", from, to)) {
+    const stored = await span("hour", start, spanEnd("day", start));
+    const item = combine(deviceId, "day", start, stored, expiry(settings, start));
+    if (item) days.push(item);
+  }
+  written += await batchPut(deps.dynamo, table, days, { clock: deps.clock });
+  return written;
+}
+
+/** Whether Canary's view of a device differs from its stored record. */
+function changed(record: DeviceRecord, device: CanaryDevice): boolean {
+  return (["uuid", "name", "type", "location", "online"] as const).some(
+    (field) => record[field] !== device[field],
+  );
 }
 
 function expiry(settings: PollSettings, time: number): number | undefined {

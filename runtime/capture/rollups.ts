@@ -1,6 +1,6 @@
 import { isoSeconds } from "../clock";
 import type { RollupItem, SensorValues } from "../store/items";
-import { periodKey, SENSORS } from "../store/tables";
+import { periodKey, SENSORS, type Sensor } from "../store/tables";
 import { sensorValues } from "./minutes";
 
 export type RollupResolution = "hour" | "day";
@@ -26,10 +26,18 @@ export function spansTouched(resolution: RollupResolution, from: number, to: num
   return starts;
 }
 
+/** The sums behind a rollup: enough to combine hours into a day without the minutes. */
+interface Totals {
+  sum: SensorValues;
+  count: SensorValues;
+  min: SensorValues;
+  max: SensorValues;
+}
+
 /**
  * Mean, min, max and count per sensor over stored minute items. Top-level sensor values
- * are the means, which is what the read API serves for hour and day resolutions. Returns
- * undefined for a span with no minutes.
+ * are the means, which is what the read API serves for hour and day resolutions; `sum` is
+ * kept so days can be combined from hours. Returns undefined for a span with no minutes.
  */
 export function rollup(
   deviceId: string,
@@ -38,28 +46,63 @@ export function rollup(
   minutes: readonly Record<string, unknown>[],
   expiresAt?: number,
 ): RollupItem | undefined {
-  const sum: SensorValues = {};
-  const count: SensorValues = {};
-  const min: SensorValues = {};
-  const max: SensorValues = {};
-
+  const totals: Totals = { sum: {}, count: {}, min: {}, max: {} };
   for (const minute of minutes) {
-    for (const [sensor, value] of Object.entries(sensorValues(minute)) as [
-      (typeof SENSORS)[number],
-      number,
-    ][]) {
-      sum[sensor] = (sum[sensor] ?? 0) + value;
-      count[sensor] = (count[sensor] ?? 0) + 1;
-      min[sensor] = Math.min(min[sensor] ?? value, value);
-      max[sensor] = Math.max(max[sensor] ?? value, value);
+    for (const [sensor, value] of Object.entries(sensorValues(minute)) as [Sensor, number][]) {
+      add(totals, sensor, value, 1, value, value);
     }
   }
-  if (Object.keys(count).length === 0) return undefined;
+  return item(deviceId, resolution, start, totals, expiresAt);
+}
 
+/**
+ * A day's rollup from its stored hour rollups: counts and sums add up, extremes carry
+ * over, so the day reads 24 items instead of 1440 minutes.
+ */
+export function combine(
+  deviceId: string,
+  resolution: RollupResolution,
+  start: number,
+  parts: readonly Record<string, unknown>[],
+  expiresAt?: number,
+): RollupItem | undefined {
+  const totals: Totals = { sum: {}, count: {}, min: {}, max: {} };
+  for (const part of parts) {
+    const sum = (part.sum ?? {}) as SensorValues;
+    const count = (part.count ?? {}) as SensorValues;
+    const min = (part.min ?? {}) as SensorValues;
+    const max = (part.max ?? {}) as SensorValues;
+    for (const sensor of SENSORS) {
+      const n = count[sensor];
+      const total = sum[sensor];
+      const low = min[sensor];
+      const high = max[sensor];
+      if (!n || total === undefined || low === undefined || high === undefined) continue;
+      add(totals, sensor, total, n, low, high);
+    }
+  }
+  return item(deviceId, resolution, start, totals, expiresAt);
+}
+
+function add(totals: Totals, sensor: Sensor, sum: number, count: number, min: number, max: number) {
+  totals.sum[sensor] = (totals.sum[sensor] ?? 0) + sum;
+  totals.count[sensor] = (totals.count[sensor] ?? 0) + count;
+  totals.min[sensor] = Math.min(totals.min[sensor] ?? min, min);
+  totals.max[sensor] = Math.max(totals.max[sensor] ?? max, max);
+}
+
+function item(
+  deviceId: string,
+  resolution: RollupResolution,
+  start: number,
+  totals: Totals,
+  expiresAt: number | undefined,
+): RollupItem | undefined {
+  if (Object.keys(totals.count).length === 0) return undefined;
   const means: SensorValues = {};
   for (const sensor of SENSORS) {
-    const n = count[sensor];
-    if (n) means[sensor] = (sum[sensor] as number) / n;
+    const n = totals.count[sensor];
+    if (n) means[sensor] = (totals.sum[sensor] as number) / n;
   }
   const time = isoSeconds(start);
   return {
@@ -67,9 +110,7 @@ export function rollup(
     period: periodKey(resolution, time),
     time,
     ...means,
-    count,
-    min,
-    max,
+    ...totals,
     ...(expiresAt === undefined ? {} : { expiresAt }),
   };
 }

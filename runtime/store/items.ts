@@ -27,6 +27,8 @@ export interface RollupItem extends SensorValues {
   count: SensorValues;
   min: SensorValues;
   max: SensorValues;
+  /** Sums behind the means, so days combine from hours; not served by the read API. */
+  sum: SensorValues;
   expiresAt?: number;
 }
 
@@ -48,6 +50,7 @@ export interface DeviceRecord {
   lastReadingAt?: string;
   /** When the poll cycle first listed the device; its backfill reaches back from here. */
   firstSeenAt: string;
+  /** When Canary last reported a change to the name, type, location or online state. */
   updatedAt: string;
 }
 

@@ -74,6 +74,24 @@ describe("poll cycle against the Canary simulator and dynalite", () => {
       }
     });
 
+    it("records a device going offline and back, and keeps its cursor", async () => {
+      const flex = harness.sensorDevices[1] as string;
+      const before = await harness.deviceRecord(flex);
+      harness.simulator.setOnline(flex, false);
+      harness.clock.advance(MINUTE);
+
+      await harness.run();
+      const offline = await harness.deviceRecord(flex);
+      harness.simulator.setOnline(flex, true);
+      await harness.run();
+      const online = await harness.deviceRecord(flex);
+
+      expect(offline).to.include({ online: false, updatedAt: isoSeconds(harness.clock.now()) });
+      expect(offline?.lastReadingAt).to.equal(before?.lastReadingAt);
+      expect(offline?.firstSeenAt).to.equal(START);
+      expect(online?.online).to.equal(true);
+    });
+
     it("changes nothing when a window is run again, even a whole backfill", async () => {
       const before = await harness.scanReadings();
 
