@@ -39,6 +39,7 @@ new Alarms(name, { functionName: poller.functionName, alertEmail: settings.alert
 const api = new ReadApi(name, {
   tableNames: tables.names,
   tableArns: tables.arns,
+  keyArn: key.arn,
   rateLimit: settings.apiRateLimit,
   burstLimit: settings.apiBurstLimit,
   quotaPerDay: settings.apiQuotaPerDay,

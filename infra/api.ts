@@ -9,6 +9,8 @@ export interface ReadApiArgs {
   tableNames: pulumi.Input<TableNames>;
   /** ARNs of the two tables; the integration role may query these and nothing else. */
   tableArns: pulumi.Input<TableNames>;
+  /** ARN of the key the tables are encrypted with; used only through DynamoDB. */
+  keyArn: pulumi.Input<string>;
   /** Region of the tables, for the integration URIs. @default the provider's region */
   region?: pulumi.Input<string>;
   /** Stage name, the first segment of every URL path. @default "v1" */
@@ -58,6 +60,10 @@ export class ReadApi extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    const region =
+      args.region !== undefined
+        ? pulumi.output(args.region)
+        : aws.getRegionOutput({}, { parent: this }).region;
     const tableArns = pulumi.output(args.tableArns);
     const policy = new aws.iam.RolePolicy(
       `${name}-api-policy`,
@@ -81,16 +87,24 @@ export class ReadApi extends pulumi.ComponentResource {
                 "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [DEVICE_PARTITION] },
               },
             },
+            {
+              // Reading the key-encrypted tables needs the key, and only through DynamoDB.
+              Sid: "TableEncryption",
+              Effect: "Allow",
+              Action: ["kms:Decrypt", "kms:DescribeKey"],
+              Resource: args.keyArn,
+              Condition: {
+                StringEquals: {
+                  "kms:ViaService": pulumi.interpolate`dynamodb.${region}.amazonaws.com`,
+                },
+              },
+            },
           ],
         }),
       },
       { parent: this },
     );
 
-    const region =
-      args.region !== undefined
-        ? pulumi.output(args.region)
-        : aws.getRegionOutput({}, { parent: this }).region;
     this.body = pulumi
       .all([args.tableNames, region, role.arn])
       .apply(([tables, region, credentialsRoleArn]) =>

@@ -109,6 +109,7 @@ export class Poller extends pulumi.ComponentResource {
     );
 
     const tableArns = pulumi.output(args.tableArns);
+    const region = aws.getRegionOutput({}, { parent: this }).region;
     const policy = new aws.iam.RolePolicy(
       `${name}-poller-policy`,
       {
@@ -144,6 +145,19 @@ export class Poller extends pulumi.ComponentResource {
               // Only this application's ciphertexts, whatever else the key may protect.
               Condition: {
                 StringEquals: { "kms:EncryptionContext:app": encryptionContext(purpose).app },
+              },
+            },
+            {
+              // The tables are encrypted with the same key; DynamoDB uses it on the
+              // caller's behalf, and only through DynamoDB.
+              Sid: "TableEncryption",
+              Effect: "Allow",
+              Action: ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+              Resource: args.keyArn,
+              Condition: {
+                StringEquals: {
+                  "kms:ViaService": pulumi.interpolate`dynamodb.${region}.amazonaws.com`,
+                },
               },
             },
             {

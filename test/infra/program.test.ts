@@ -299,9 +299,7 @@ describe("the Pulumi program", () => {
 
     it("lets the poller use the key for its secrets and write only its own log group", () => {
       const granted = policyOfRoleFor(run, "lambda.amazonaws.com");
-      const kms = granted.find((statement) =>
-        list(statement.Action).some((a) => a.startsWith("kms:")),
-      );
+      const kms = granted.find((statement) => statement.Sid === "Secrets");
       expect(list(kms?.Action).sort()).to.deep.equal(["kms:Decrypt", "kms:Encrypt"]);
       expect(kms?.Resource).to.equal(run.one(TYPES.key).state.arn);
       expect(kms?.Condition).to.deep.equal({
@@ -316,7 +314,20 @@ describe("the Pulumi program", () => {
         "logs:PutLogEvents",
       ]);
       expect(logs?.Resource).to.equal(`${run.one(TYPES.logGroup).state.arn}:*`);
-      expect(granted).to.have.length(4);
+
+      // The tables are encrypted with the key too: usable for them only through DynamoDB.
+      const tables = granted.find((statement) => statement.Sid === "TableEncryption");
+      expect(list(tables?.Action).sort()).to.deep.equal([
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+      ]);
+      expect(tables?.Resource).to.equal(run.one(TYPES.key).state.arn);
+      expect(tables?.Condition).to.deep.equal({
+        StringEquals: { "kms:ViaService": `dynamodb.${REGION}.amazonaws.com` },
+      });
+      expect(granted).to.have.length(5);
     });
 
     it("packages only run-time code: no Pulumi SDK, no dev packages, no serialized runtime", async () => {
@@ -488,11 +499,18 @@ describe("the Pulumi program", () => {
       const granted = policyOfRoleFor(run, "apigateway.amazonaws.com");
       const readingsArn = run.one(TYPES.table, "canary-capture-readings").state.arn;
       const metadataArn = run.one(TYPES.table, "canary-capture-metadata").state.arn;
-      expect(granted).to.have.length(2);
-      expect(granted.flatMap((statement) => list(statement.Action))).to.deep.equal([
-        "dynamodb:Query",
-        "dynamodb:Query",
-      ]);
+      expect(granted).to.have.length(3);
+      expect(
+        granted
+          .filter((statement) => statement.Sid !== "TableEncryption")
+          .flatMap((statement) => list(statement.Action)),
+      ).to.deep.equal(["dynamodb:Query", "dynamodb:Query"]);
+      const key = granted.find((statement) => statement.Sid === "TableEncryption");
+      expect(list(key?.Action).sort()).to.deep.equal(["kms:Decrypt", "kms:DescribeKey"]);
+      expect(key?.Resource).to.equal(run.one(TYPES.key).state.arn);
+      expect(key?.Condition).to.deep.equal({
+        StringEquals: { "kms:ViaService": `dynamodb.${REGION}.amazonaws.com` },
+      });
       const onReadings = granted.find((statement) => statement.Resource === readingsArn);
       const onMetadata = granted.find((statement) => statement.Resource === metadataArn);
       expect(onReadings?.Condition).to.equal(undefined);
