@@ -1,0 +1,84 @@
+import * as path from "node:path";
+import type { Credentials } from "../capture/session";
+
+/** The local mode's settings, read from environment variables. */
+export interface LocalConfig {
+  /** `DATA_DIR`: DynamoDB data, the secret key file and the API key. @default "./.canary-capture" */
+  dataDir: string;
+  /** `POLL_INTERVAL`: seconds between poll runs, at least 10. @default 300 */
+  pollIntervalSeconds: number;
+  /** `HOST`: address the API listens on. @default "127.0.0.1" */
+  host: string;
+  /** `PORT`: port the API listens on; 0 picks a free one. @default 8787 */
+  port: number;
+  /** `CANARY_USERNAME` + `CANARY_PASSWORD`, or `CANARY_TOKEN`; neither means demo mode. */
+  credentials?: Credentials;
+  /** `CANARY_API_URL`: Canary's base URL. @default the client's, https://api.canaryis.com */
+  canaryApiUrl?: string;
+  /** `API_KEY`: the read API's key; otherwise one is generated once and kept in DATA_DIR. */
+  apiKey?: string;
+  /** `BACKFILL_HOURS`: history fetched for a new device. @default 24 */
+  backfillHours: number;
+  /** `RETENTION_DAYS`: days items are kept; 0 keeps everything. @default 0 */
+  retentionDays: number;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export function readLocalConfig(env: NodeJS.ProcessEnv, cwd: string): LocalConfig {
+  const value = (name: string) => {
+    const raw = env[name]?.trim();
+    return raw ? raw : undefined;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number) => {
+    const raw = value(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; it is "${raw}"`);
+    }
+    return Number(raw);
+  };
+
+  const username = value("CANARY_USERNAME");
+  const password = env.CANARY_PASSWORD ? env.CANARY_PASSWORD : undefined;
+  const token = value("CANARY_TOKEN");
+  if (token && password) {
+    throw new ConfigError("set either CANARY_TOKEN or CANARY_PASSWORD, not both");
+  }
+  if (password && !username) {
+    throw new ConfigError("CANARY_PASSWORD is set but CANARY_USERNAME is not; set both");
+  }
+  if (username && !password && !token) {
+    throw new ConfigError(
+      "CANARY_USERNAME is set but neither CANARY_PASSWORD nor CANARY_TOKEN is; set one",
+    );
+  }
+  const credentials: Credentials | undefined = token
+    ? { token }
+    : username && password
+      ? { username, password }
+      : undefined;
+
+  const canaryApiUrl = value("CANARY_API_URL");
+  if (canaryApiUrl && !/^https?:\/\/[^\s/]+/.test(canaryApiUrl)) {
+    throw new ConfigError(`CANARY_API_URL must be an http(s) URL; it is "${canaryApiUrl}"`);
+  }
+  const apiKey = value("API_KEY");
+  if (apiKey !== undefined && !/^[\x21-\x7e]{20,128}$/.test(apiKey)) {
+    throw new ConfigError("API_KEY must be 20 to 128 printable characters without spaces");
+  }
+
+  return {
+    dataDir: path.resolve(cwd, value("DATA_DIR") ?? ".canary-capture"),
+    pollIntervalSeconds: integer("POLL_INTERVAL", 300, 10, 86_400),
+    host: value("HOST") ?? "127.0.0.1",
+    port: integer("PORT", 8787, 0, 65_535),
+    credentials,
+    canaryApiUrl,
+    apiKey,
+    backfillHours: integer("BACKFILL_HOURS", 24, 1, 24 * 30),
+    retentionDays: integer("RETENTION_DAYS", 0, 0, 36_500),
+  };
+}

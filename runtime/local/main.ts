@@ -1,0 +1,232 @@
+import * as fs from "node:fs";
+import type * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import { createGateway } from "../api/gateway";
+import { buildOpenApi } from "../api/openapi";
+import { createCanaryClient } from "../canary/client";
+import { CanarySimulator } from "../canary/simulator";
+import { type PollSummary, runPoll } from "../capture/poll";
+import type { Credentials } from "../capture/session";
+import { type Clock, systemClock } from "../clock";
+import { createLogger, type LogLevel } from "../log";
+import { createLocalBox } from "../secrets/local";
+import { createDynamo, ensureTables } from "../store/dynamo";
+import type { TableNames } from "../store/tables";
+import { loadOrCreateApiKey } from "./api-key";
+import { readLocalConfig } from "./config";
+
+// dynalite ships no type declarations: it is a function returning an http.Server.
+const dynalite: (options: { path?: string; createTableMs?: number }) => http.Server =
+  require("dynalite");
+
+/** Local table names: one machine, one data directory, so fixed names are fine here. */
+const LOCAL_TABLES: TableNames = { readings: "readings", metadata: "metadata" };
+/** dynalite checks that credentials are present, not what they are. */
+const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+
+export interface LocalOptions {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** @default the wall clock */
+  clock?: Clock;
+  /** Where the start-up banner goes: human text, not log lines. @default stderr */
+  say?: (line: string) => void;
+  /** Where the JSON log lines go. @default stdout */
+  writeLog?: (line: string) => void;
+  /** Whether a person is watching: only then does the banner show the API key itself. */
+  interactive?: boolean;
+}
+
+export interface LocalInstance {
+  url: string;
+  apiKey: string;
+  demo: boolean;
+  /** Runs one poll cycle now (runs never overlap). */
+  pollNow(): Promise<PollSummary>;
+  /** Stops polling, waits for a run in progress, and closes every server. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `npm start`: dynalite with its data in DATA_DIR, the tables, the poll cycle at once and
+ * then every POLL_INTERVAL seconds, and the read API served by the local API Gateway from
+ * the same OpenAPI document and templates that AWS runs. Without Canary credentials it
+ * captures from the built-in simulator, in a separate demo database.
+ */
+export async function startLocal(options: LocalOptions): Promise<LocalInstance> {
+  const config = readLocalConfig(options.env, options.cwd);
+  const clock = options.clock ?? systemClock;
+  const say = options.say ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const demo = config.credentials === undefined;
+  const log = createLogger({
+    level: (options.env.LOG_LEVEL as LogLevel | undefined) ?? "info",
+    write: options.writeLog,
+    now: () => clock.now(),
+  });
+  const closers: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  };
+
+  try {
+    if (demo) {
+      say("canary-capture: DEMO MODE: no Canary account is configured, so readings come from");
+      say(
+        "canary-capture: the built-in Canary simulator. Set CANARY_USERNAME and CANARY_PASSWORD,",
+      );
+      say("canary-capture: or CANARY_TOKEN for a two-factor account, to capture your own devices.");
+    }
+    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+
+    // Demo data lives in its own database, so it never mixes with a real account's.
+    const dbPath = path.join(config.dataDir, demo ? "demo-dynamodb" : "dynamodb");
+    fs.mkdirSync(dbPath, { recursive: true, mode: 0o700 });
+    const database = dynalite({ path: dbPath, createTableMs: 0 });
+    await listen(database, 0, "127.0.0.1");
+    closers.push(() => close(database));
+    const dynamoEndpoint = `http://127.0.0.1:${(database.address() as AddressInfo).port}`;
+    const dynamo = createDynamo({
+      endpoint: dynamoEndpoint,
+      region: "local",
+      credentials: LOCAL_CREDENTIALS,
+    });
+    closers.push(async () => dynamo.client.destroy());
+    await ensureTables(dynamo.client, LOCAL_TABLES);
+
+    let credentials: Credentials;
+    let canaryApiUrl = config.canaryApiUrl;
+    if (config.credentials) {
+      credentials = config.credentials;
+    } else {
+      const simulator = new CanarySimulator({ clock });
+      canaryApiUrl = await simulator.start();
+      closers.push(() => simulator.close());
+      credentials = { username: "owner@example.com", password: "correct horse battery staple" };
+    }
+    const canary = createCanaryClient({
+      clock,
+      log,
+      ...(canaryApiUrl ? { baseUrl: canaryApiUrl } : {}),
+    });
+    const box = await createLocalBox(config.dataDir);
+
+    const { key: apiKey, file: keyFile } = loadOrCreateApiKey(config.dataDir, config.apiKey);
+    // API Gateway calls DynamoDB once per request; so does its local stand-in.
+    const integration = createDynamo({
+      endpoint: dynamoEndpoint,
+      region: "local",
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    closers.push(async () => integration.client.destroy());
+    const gateway = createGateway({
+      document: buildOpenApi({
+        tables: LOCAL_TABLES,
+        region: "local",
+        credentialsRoleArn: "arn:aws:iam::000000000000:role/local",
+      }),
+      dynamo: integration.client,
+      apiKeys: [apiKey],
+      clock,
+      log,
+    });
+    const url = await gateway.listen(config.port, config.host);
+    closers.push(() => gateway.close());
+
+    let running: Promise<PollSummary> | undefined;
+    const pollNow = () => {
+      running ??= runPoll({
+        clock,
+        log,
+        canary,
+        credentials,
+        dynamo: dynamo.doc,
+        tables: LOCAL_TABLES,
+        box,
+        settings: { backfillHours: config.backfillHours, retentionDays: config.retentionDays },
+      }).finally(() => {
+        running = undefined;
+      });
+      return running;
+    };
+
+    const keyShown = options.interactive ? apiKey : `in ${keyFile ?? "API_KEY"}`;
+    const header = keyFile ? `$(cat '${keyFile}')` : "$API_KEY";
+    say(`canary-capture: serving ${url}`);
+    say(`canary-capture: API key ${keyShown}`);
+    say(`canary-capture: try: curl -s -H "x-api-key: ${header}" ${url}/devices`);
+
+    // Poll at once, then every interval; the wait is cut short by stop().
+    let stopped = false;
+    let wake: () => void = () => undefined;
+    const stopSignal = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    const loop = (async () => {
+      while (!stopped) {
+        await pollNow();
+        await Promise.race([clock.sleep(config.pollIntervalSeconds * 1000), stopSignal]);
+      }
+    })();
+
+    return {
+      url,
+      apiKey,
+      demo,
+      pollNow,
+      stop: async () => {
+        stopped = true;
+        wake();
+        await loop.catch(() => undefined);
+        await stopAll();
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+}
+
+function close(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}
+
+if (require.main === module) {
+  startLocal({ env: process.env, cwd: process.cwd(), interactive: process.stderr.isTTY }).then(
+    (instance) => {
+      let stopping = false;
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write("canary-capture: stopping\n");
+        instance.stop().then(
+          () => {
+            process.stderr.write("canary-capture: stopped\n");
+            process.exit(0);
+          },
+          (error: Error) => {
+            process.stderr.write(`canary-capture: stopping failed: ${error.message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+    },
+    (error: Error) => {
+      process.stderr.write(`canary-capture: ${error.message}\n`);
+      process.exit(1);
+    },
+  );
+}
