@@ -85,9 +85,9 @@ const READINGS_DEFAULT_LIMIT = 20;
 const TOKEN_LIFETIME_SECONDS = 31530999;
 
 /**
- * A local stand-in for Canary's API, behaving as `CANARY_API.md` describes: the password
- * grant, Tastypie-paged locations and readings grouped by sensor type newest first, with
- * faults on demand. It serves HTTP on 127.0.0.1 and an ephemeral port.
+ * A local stand-in for Canary's private API, behaving as its public clients have seen it:
+ * the password grant, Tastypie-paged locations and readings grouped by sensor type newest
+ * first, with faults on demand. It serves HTTP on 127.0.0.1 and an ephemeral port.
  *
  * Sensor values are computed, not stored, so any window of any length costs nothing to set
  * up; `readingsBetween` and `valueAt` tell a test exactly what the server would serve.

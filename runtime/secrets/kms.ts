@@ -1,5 +1,4 @@
-// Pulumi's closure serializer carries this module into the Lambda. With esModuleInterop off
-// a namespace import compiles to a plain `require`, which it serializes; keep SDK imports so.
+// This module runs in the poller Lambda, shipped as transpiled CommonJS (infra/lambdaSource.ts).
 import * as kms from "@aws-sdk/client-kms";
 import { encryptionContext, type SecretBox, type SecretPurpose } from "./box";
 import { SecretBoxError } from "./errors";

@@ -36,6 +36,18 @@ export function createDynamo(options: DynamoOptions = {}): Dynamo {
   return { client, doc };
 }
 
+/** Every item a Query matches, following DynamoDB's pages. */
+export async function queryAll(
+  doc: lib.DynamoDBDocumentClient,
+  input: lib.QueryCommandInput,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  for await (const page of lib.paginateQuery({ client: doc }, input)) {
+    items.push(...(page.Items ?? []));
+  }
+  return items;
+}
+
 /**
  * Creates each table that does not exist yet, waits until it is active and turns on TTL.
  * Used by the local mode and the tests; in AWS the Pulumi program owns the tables.

@@ -1,5 +1,6 @@
 import * as lib from "@aws-sdk/lib-dynamodb";
 import type { CanaryDevice } from "../canary/types";
+import { queryAll } from "./dynamo";
 import type { DeviceRecord, LoginFailureRecord, TokenRecord } from "./items";
 import {
   AUTH_PARTITION,
@@ -20,23 +21,14 @@ export class MetadataStore {
   ) {}
 
   async devices(): Promise<DeviceRecord[]> {
-    const records: DeviceRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new lib.QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "#pk = :pk",
-          ExpressionAttributeNames: { "#pk": PK },
-          ExpressionAttributeValues: { ":pk": DEVICE_PARTITION },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      records.push(...((page.Items ?? []) as DeviceRecord[]));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return records;
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": PK },
+      ExpressionAttributeValues: { ":pk": DEVICE_PARTITION },
+      ConsistentRead: true,
+    });
+    return items as unknown as DeviceRecord[];
   }
 
   /**

@@ -1,5 +1,6 @@
 import * as lib from "@aws-sdk/lib-dynamodb";
 import type { Clock } from "../clock";
+import { queryAll } from "./dynamo";
 import { periodKey, type Resolution, readingsTable } from "./tables";
 
 /** DynamoDB's BatchWriteItem limit. */
@@ -63,27 +64,17 @@ export async function queryPeriods(
   fromIso: string,
   toIso: string,
 ): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new lib.QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: "#device = :device AND #period BETWEEN :from AND :to",
-        ExpressionAttributeNames: {
-          "#device": readingsTable.hashKey.name,
-          "#period": readingsTable.rangeKey.name,
-        },
-        ExpressionAttributeValues: {
-          ":device": deviceId,
-          ":from": periodKey(resolution, fromIso),
-          ":to": periodKey(resolution, toIso),
-        },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return items;
+  return queryAll(doc, {
+    TableName: tableName,
+    KeyConditionExpression: "#device = :device AND #period BETWEEN :from AND :to",
+    ExpressionAttributeNames: {
+      "#device": readingsTable.hashKey.name,
+      "#period": readingsTable.rangeKey.name,
+    },
+    ExpressionAttributeValues: {
+      ":device": deviceId,
+      ":from": periodKey(resolution, fromIso),
+      ":to": periodKey(resolution, toIso),
+    },
+  });
 }

@@ -1,13 +1,13 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as lib from "@aws-sdk/lib-dynamodb";
 import { createCanaryClient } from "../../runtime/canary/client";
 import { CanarySimulator } from "../../runtime/canary/simulator";
 import { runPoll } from "../../runtime/capture/poll";
 import { ManualClock } from "../../runtime/clock";
 import { memoryLogger } from "../../runtime/log";
 import { createLocalBox } from "../../runtime/secrets/local";
+import { queryAll } from "../../runtime/store/dynamo";
 import type { DeviceRecord, MinuteItem, RollupItem } from "../../runtime/store/items";
 import { MetadataStore } from "../../runtime/store/metadata";
 import type { LocalDynamo } from "../support/dynamo";
@@ -105,8 +105,14 @@ export async function seedReadings(dynamo: LocalDynamo): Promise<Seeded> {
     if (!token) throw new Error("seeding poll stored no token");
     const failure = await metadata.loginFailure();
 
-    const items = await query(dynamo, dynamo.tables.readings, "deviceId", "1174001");
-    const other = await query(dynamo, dynamo.tables.readings, "deviceId", "1174002");
+    const ofDevice = (deviceId: string) =>
+      queryAll(dynamo.doc, {
+        TableName: dynamo.tables.readings,
+        KeyConditionExpression: "deviceId = :d",
+        ExpressionAttributeValues: { ":d": deviceId },
+      });
+    const items = await ofDevice("1174001");
+    const other = await ofDevice("1174002");
     const ofKind = <T>(prefix: string) =>
       items.filter((item) => String(item.period).startsWith(prefix)).sort(byPeriod) as T[];
     const minutes = ofKind<MinuteItem>("minute#");
@@ -149,28 +155,4 @@ export async function seedReadings(dynamo: LocalDynamo): Promise<Seeded> {
 
 function byPeriod(a: Record<string, unknown>, b: Record<string, unknown>): number {
   return String(a.period) < String(b.period) ? -1 : 1;
-}
-
-async function query(
-  dynamo: LocalDynamo,
-  table: string,
-  key: string,
-  value: string,
-): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.doc.send(
-      new lib.QueryCommand({
-        TableName: table,
-        KeyConditionExpression: "#k = :v",
-        ExpressionAttributeNames: { "#k": key },
-        ExpressionAttributeValues: { ":v": value },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return items;
 }

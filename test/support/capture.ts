@@ -13,7 +13,7 @@ import { ManualClock } from "../../runtime/clock";
 import { memoryLogger } from "../../runtime/log";
 import type { SecretBox } from "../../runtime/secrets/box";
 import { createLocalBox } from "../../runtime/secrets/local";
-import { createDynamo } from "../../runtime/store/dynamo";
+import { createDynamo, queryAll } from "../../runtime/store/dynamo";
 import type { DeviceRecord, SensorValues } from "../../runtime/store/items";
 import { LOCAL_CREDENTIALS, type LocalDynamo, startDynamo } from "./dynamo";
 
@@ -123,7 +123,12 @@ export async function startCaptureHarness(
     },
 
     async storedMinutes(deviceId) {
-      const items = await queryAll(dynamo.doc, dynamo.tables.readings, deviceId, "minute#");
+      const items = await queryAll(dynamo.doc, {
+        TableName: dynamo.tables.readings,
+        KeyConditionExpression: "deviceId = :d AND begins_with(#p, :prefix)",
+        ExpressionAttributeNames: { "#p": "period" },
+        ExpressionAttributeValues: { ":d": deviceId, ":prefix": "minute#" },
+      });
       return new Map(items.map((item) => [item.time as string, sensorValues(item)]));
     },
 
@@ -172,28 +177,4 @@ export async function startCaptureHarness(
     },
   };
   return harness;
-}
-
-async function queryAll(
-  doc: lib.DynamoDBDocumentClient,
-  table: string,
-  deviceId: string,
-  prefix: string,
-): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new lib.QueryCommand({
-        TableName: table,
-        KeyConditionExpression: "deviceId = :d AND begins_with(#p, :prefix)",
-        ExpressionAttributeNames: { "#p": "period" },
-        ExpressionAttributeValues: { ":d": deviceId, ":prefix": prefix },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return items;
 }
