@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { isSafeCanaryUrl } from "../runtime/canary/client";
 import type { PollerCredentials } from "./poller";
 
 /**
@@ -55,6 +56,14 @@ export function readSettings(config: pulumi.Config = new pulumi.Config()): Stack
       `Config ${config.name}:kmsKeyArn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), got "${kmsKeyArn}"`,
     );
   }
+  // DynamoDB and Lambda take only a key of their own region; say so before AWS does.
+  const region = new pulumi.Config("aws").get("region");
+  const keyRegion = kmsKeyArn?.split(":")[3];
+  if (kmsKeyArn && region && keyRegion !== region) {
+    throw new pulumi.RunError(
+      `Config ${config.name}:kmsKeyArn is a key in ${keyRegion}, but the stack deploys to ${region} (aws:region); use a key of ${region}`,
+    );
+  }
 
   const pollSchedule = text("pollSchedule") ?? "rate(5 minutes)";
   if (!/^(rate|cron)\(.+\)$/.test(pollSchedule)) {
@@ -71,9 +80,10 @@ export function readSettings(config: pulumi.Config = new pulumi.Config()): Stack
   }
 
   const canaryApiUrl = text("canaryApiUrl");
-  if (canaryApiUrl && !/^https?:\/\/[^\s]+$/.test(canaryApiUrl)) {
+  // The password travels to this URL: plain http only to the machine itself.
+  if (canaryApiUrl && !isSafeCanaryUrl(canaryApiUrl)) {
     throw new pulumi.RunError(
-      `Config ${config.name}:canaryApiUrl must be an http(s) URL, got "${canaryApiUrl}"`,
+      `Config ${config.name}:canaryApiUrl must be an https URL (http only for localhost), got "${canaryApiUrl}"`,
     );
   }
 

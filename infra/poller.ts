@@ -72,6 +72,7 @@ export class Poller extends pulumi.ComponentResource {
     super("canary-capture:index:Poller", name, {}, opts);
 
     // Sealed with the same context the runtime's SecretBox opens it with.
+    const stack = pulumi.getStack();
     const purpose = "token" in args.credentials ? "canary-token" : "canary-password";
     this.credentialsCiphertext = new aws.kms.Ciphertext(
       `${name}-${"token" in args.credentials ? "token" : "password"}`,
@@ -80,7 +81,7 @@ export class Poller extends pulumi.ComponentResource {
         plaintext: pulumi.secret(
           "token" in args.credentials ? args.credentials.token : args.credentials.password,
         ),
-        context: encryptionContext(purpose),
+        context: encryptionContext(purpose, stack),
       },
       { parent: this },
     );
@@ -144,7 +145,10 @@ export class Poller extends pulumi.ComponentResource {
               Resource: args.keyArn,
               // Only this application's ciphertexts, whatever else the key may protect.
               Condition: {
-                StringEquals: { "kms:EncryptionContext:app": encryptionContext(purpose).app },
+                StringEquals: {
+                  "kms:EncryptionContext:app": encryptionContext(purpose).app,
+                  "kms:EncryptionContext:stack": stack,
+                },
               },
             },
             {
@@ -183,6 +187,7 @@ export class Poller extends pulumi.ComponentResource {
       [POLLER_ENV.readingsTable]: tableNames.readings,
       [POLLER_ENV.metadataTable]: tableNames.metadata,
       [POLLER_ENV.keyId]: args.keyArn,
+      [POLLER_ENV.stack]: stack,
       [POLLER_ENV.backfillHours]: pulumi.output(args.backfillHours ?? 24).apply(String),
       [POLLER_ENV.retentionDays]: pulumi.output(args.retentionDays ?? 0).apply(String),
       [POLLER_ENV.logLevel]: args.logLevel ?? "info",

@@ -84,7 +84,27 @@ interface Page {
   objects: unknown[];
 }
 
+/**
+ * Whether a base URL is fit to receive the owner's password: https, or plain http to this
+ * machine only (the simulator, a local proxy).
+ */
+export function isSafeCanaryUrl(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  if (url.protocol === "https:") return true;
+  return url.protocol === "http:" && /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(url.hostname);
+}
+
 export function createCanaryClient(options: CanaryClientOptions): CanaryClient {
+  if (!isSafeCanaryUrl(options.baseUrl ?? DEFAULT_BASE_URL)) {
+    throw new Error(
+      `Canary base URL ${options.baseUrl} must be https (plain http only to localhost), since the password and token travel to it`,
+    );
+  }
   const base = new URL(options.baseUrl ?? DEFAULT_BASE_URL);
   const basePath = base.pathname.replace(/\/+$/, "");
   const clientId = options.clientId ?? DEFAULT_CLIENT_ID;

@@ -9,6 +9,7 @@ export const POLLER_ENV = {
   readingsTable: "READINGS_TABLE",
   metadataTable: "METADATA_TABLE",
   keyId: "KMS_KEY_ID",
+  stack: "STACK_NAME",
   username: "CANARY_USERNAME",
   passwordCiphertext: "CANARY_PASSWORD_CIPHERTEXT",
   tokenCiphertext: "CANARY_TOKEN_CIPHERTEXT",
@@ -27,6 +28,8 @@ export interface PollerEnvironment {
   tables: TableNames;
   /** The KMS key that opens the credentials and seals the cached token. */
   keyId: string;
+  /** The Pulumi stack: part of every KMS encryption context. */
+  stack: string;
   credentials: SealedCredentials;
   /** Canary's API; undefined leaves the client's own default. */
   canaryApiUrl?: string;
@@ -75,6 +78,7 @@ export function readPollerEnvironment(env: Record<string, string | undefined>): 
       metadata: required(POLLER_ENV.metadataTable),
     },
     keyId: required(POLLER_ENV.keyId),
+    stack: required(POLLER_ENV.stack),
     credentials,
     canaryApiUrl: optional(POLLER_ENV.canaryApiUrl),
     backfillHours: wholeNumber(env, POLLER_ENV.backfillHours),

@@ -28,7 +28,7 @@ export async function handler(_event: unknown, context?: LambdaContext): Promise
   });
 
   // Endpoints come from the SDK's own resolution (AWS_ENDPOINT_URL_*), as in any Lambda.
-  const box = kms.createKmsBox({ keyId: env.keyId });
+  const box = kms.createKmsBox({ keyId: env.keyId, stack: env.stack });
   const credentials = await openCredentials(box, env.credentials);
   const store = dynamo.createDynamo();
   try {

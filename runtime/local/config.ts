@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { isSafeCanaryUrl } from "../canary/client";
 import type { Credentials } from "../capture/session";
 
 /** The local mode's settings, read from environment variables. */
@@ -62,8 +63,10 @@ export function readLocalConfig(env: NodeJS.ProcessEnv, cwd: string): LocalConfi
       : undefined;
 
   const canaryApiUrl = value("CANARY_API_URL");
-  if (canaryApiUrl && !/^https?:\/\/[^\s/]+/.test(canaryApiUrl)) {
-    throw new ConfigError(`CANARY_API_URL must be an http(s) URL; it is "${canaryApiUrl}"`);
+  if (canaryApiUrl && !isSafeCanaryUrl(canaryApiUrl)) {
+    throw new ConfigError(
+      `CANARY_API_URL must be an https URL (http only for localhost); it is "${canaryApiUrl}"`,
+    );
   }
   const apiKey = value("API_KEY");
   if (apiKey !== undefined && !/^[\x21-\x7e]{20,128}$/.test(apiKey)) {

@@ -11,7 +11,11 @@ export interface SecretBox {
 
 export type SecretPurpose = "canary-token" | "canary-password" | "login-failure";
 
-/** The KMS encryption context used for every purpose; also used at deploy time. */
-export function encryptionContext(purpose: SecretPurpose): Record<string, string> {
-  return { app: "canary-capture", purpose };
+/**
+ * The KMS encryption context of a secret; the Pulumi program uses the same one at deploy
+ * time. `stack` binds a ciphertext to one stack, so stacks sharing a key (`kmsKeyArn`)
+ * cannot open each other's secrets: the poller's role may only use the key with its own.
+ */
+export function encryptionContext(purpose: SecretPurpose, stack?: string): Record<string, string> {
+  return { app: "canary-capture", ...(stack ? { stack } : {}), purpose };
 }

@@ -20,10 +20,12 @@ export interface KmsBoxOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** A ready client; `region`, `endpoint` and `credentials` are then ignored. @default none */
   client?: kms.KMSClient;
+  /** The Pulumi stack, bound into every encryption context. @default none */
+  stack?: string;
 }
 
 /**
- * The Lambda's SecretBox: KMS Encrypt and Decrypt with `encryptionContext(purpose)`. A
+ * The Lambda's SecretBox: KMS Encrypt and Decrypt with `encryptionContext(purpose, stack)`. A
  * ciphertext is the base64 of KMS's CiphertextBlob, the same form `aws.kms.Ciphertext`
  * produces at deploy time, so the deployed Canary password opens here as "canary-password".
  * KMS takes at most 4096 bytes of plaintext per call, ample for a token or a password.
@@ -58,7 +60,7 @@ export function createKmsBox(options: KmsBoxOptions): SecretBox {
           new kms.EncryptCommand({
             KeyId: keyId,
             Plaintext: Buffer.from(plaintext, "utf8"),
-            EncryptionContext: encryptionContext(purpose),
+            EncryptionContext: encryptionContext(purpose, options.stack),
           }),
         ),
       );
@@ -87,7 +89,7 @@ export function createKmsBox(options: KmsBoxOptions): SecretBox {
           new kms.DecryptCommand({
             KeyId: keyId,
             CiphertextBlob: Buffer.from(ciphertext, "base64"),
-            EncryptionContext: encryptionContext(purpose),
+            EncryptionContext: encryptionContext(purpose, options.stack),
           }),
         ),
       );

@@ -85,7 +85,10 @@ describe("the poller Lambda's code archive", () => {
       [POLLER_ENV.metadataTable]: dynamo.tables.metadata,
       [POLLER_ENV.keyId]: kms.keyId,
       [POLLER_ENV.canaryApiUrl]: simulator.url,
-      [POLLER_ENV.passwordCiphertext]: kms.encrypt(PASSWORD, encryptionContext("canary-password")),
+      [POLLER_ENV.passwordCiphertext]: kms.encrypt(
+        PASSWORD,
+        encryptionContext("canary-password", declared[POLLER_ENV.stack]),
+      ),
     };
     for (const [name, value] of Object.entries(overrides)) {
       if (value === undefined) delete variables[name];
@@ -109,6 +112,7 @@ describe("the poller Lambda's code archive", () => {
         POLLER_ENV.readingsTable,
         POLLER_ENV.metadataTable,
         POLLER_ENV.keyId,
+        POLLER_ENV.stack,
         POLLER_ENV.username,
         POLLER_ENV.passwordCiphertext,
         POLLER_ENV.canaryApiUrl,
@@ -165,7 +169,7 @@ describe("the poller Lambda's code archive", () => {
         [POLLER_ENV.passwordCiphertext]: undefined,
         [POLLER_ENV.tokenCiphertext]: kms.encrypt(
           "a-token-canary-never-issued",
-          encryptionContext("canary-token"),
+          encryptionContext("canary-token", declared[POLLER_ENV.stack]),
         ),
       }),
     );

@@ -5,6 +5,7 @@ const BASE = {
   [POLLER_ENV.readingsTable]: "readings-1",
   [POLLER_ENV.metadataTable]: "metadata-1",
   [POLLER_ENV.keyId]: "arn:aws:kms:us-east-1:111122223333:key/k",
+  [POLLER_ENV.stack]: "production",
 };
 
 describe("the poller's environment", () => {
@@ -19,6 +20,7 @@ describe("the poller's environment", () => {
     expect(environment).to.deep.equal({
       tables: { readings: "readings-1", metadata: "metadata-1" },
       keyId: BASE[POLLER_ENV.keyId],
+      stack: "production",
       credentials: { username: "owner@example.com", passwordCiphertext: "c2VhbGVk" },
       canaryApiUrl: undefined,
       backfillHours: 12,

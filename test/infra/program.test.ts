@@ -169,14 +169,14 @@ describe("the Pulumi program", () => {
       expect(ciphertext.inputs.plaintext).to.equal(PASSWORD);
       expect(ciphertext.secretInputs).to.include("plaintext");
       expect(ciphertext.inputs.keyId).to.equal(run.one(TYPES.key).state.arn);
-      expect(ciphertext.inputs.context).to.deep.equal(encryptionContext("canary-password"));
+      expect(ciphertext.inputs.context).to.deep.equal(encryptionContext("canary-password", "test"));
     });
 
     it("encrypts a given token with the canary-token context instead", () => {
       const ciphertext = tokenRun.one(TYPES.ciphertext);
       expect(ciphertext.inputs.plaintext).to.equal(TOKEN);
       expect(ciphertext.secretInputs).to.include("plaintext");
-      expect(ciphertext.inputs.context).to.deep.equal(encryptionContext("canary-token"));
+      expect(ciphertext.inputs.context).to.deep.equal(encryptionContext("canary-token", "test"));
       const variables = environmentOf(tokenRun);
       expect(variables[POLLER_ENV.tokenCiphertext]).to.equal(ciphertext.state.ciphertextBlob);
       expect(variables).not.to.have.any.keys(POLLER_ENV.passwordCiphertext, POLLER_ENV.username);
@@ -303,7 +303,11 @@ describe("the Pulumi program", () => {
       expect(list(kms?.Action).sort()).to.deep.equal(["kms:Decrypt", "kms:Encrypt"]);
       expect(kms?.Resource).to.equal(run.one(TYPES.key).state.arn);
       expect(kms?.Condition).to.deep.equal({
-        StringEquals: { "kms:EncryptionContext:app": encryptionContext("canary-password").app },
+        StringEquals: {
+          "kms:EncryptionContext:app": encryptionContext("canary-password").app,
+          // Stacks sharing a key (kmsKeyArn) cannot open each other's secrets.
+          "kms:EncryptionContext:stack": "test",
+        },
       });
 
       const logs = granted.find((statement) =>
@@ -512,11 +516,20 @@ describe("the Pulumi program", () => {
         StringEquals: { "kms:ViaService": `dynamodb.${REGION}.amazonaws.com` },
       });
       const onReadings = granted.find((statement) => statement.Resource === readingsArn);
-      const onMetadata = granted.find((statement) => statement.Resource === metadataArn);
       expect(onReadings?.Condition).to.equal(undefined);
-      expect(onMetadata?.Condition).to.deep.equal({
-        "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [DEVICE_PARTITION] },
-      });
+      // Every statement that reaches the metadata table, however it names it, is held to
+      // the device partition: a widened resource list must not bypass the condition.
+      const onMetadata = granted.filter((statement) =>
+        list(statement.Resource).some((resource) => resource.startsWith(String(metadataArn))),
+      );
+      expect(onMetadata).to.have.length(1);
+      for (const statement of onMetadata) {
+        expect(list(statement.Resource)).to.deep.equal([String(metadataArn)]);
+        expect(statement.Condition).to.deep.equal({
+          "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [DEVICE_PARTITION] },
+        });
+      }
+      for (const statement of granted) expect(list(statement.Resource)).to.have.length(1);
     });
   });
 

@@ -50,7 +50,12 @@ describe("local mode configuration", () => {
     [
       "a Canary URL that is not http",
       { CANARY_API_URL: "ftp://x" },
-      /CANARY_API_URL must be an http/,
+      /CANARY_API_URL must be an https URL/,
+    ],
+    [
+      "plain http to a host other than this machine",
+      { CANARY_API_URL: "http://api.canaryis.com" },
+      /CANARY_API_URL must be an https URL \(http only for localhost\)/,
     ],
     ["a short API key", { API_KEY: "short" }, /API_KEY must be 20 to 128/],
   ];
