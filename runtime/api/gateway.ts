@@ -385,6 +385,15 @@ function compileRoutes(document: OpenApiDocument): Route[] {
       const validatesParams = validatorName
         ? validators[validatorName]?.validateRequestParameters === true
         : false;
+      // API Gateway refuses an integration response whose status is no method response.
+      for (const [pattern, response] of Object.entries(integration.responses)) {
+        if (!Object.hasOwn(operation.responses ?? {}, response.statusCode)) {
+          throw new Error(
+            `local gateway: ${where}: an integration response answers ${response.statusCode} ` +
+              `(selection pattern ${JSON.stringify(pattern)}), which is not among the method's responses`,
+          );
+        }
+      }
       const compile = (name: string, text: string) => {
         try {
           return compileTemplate(text);

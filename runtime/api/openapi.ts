@@ -122,7 +122,9 @@ export function buildOpenApi(options: OpenApiOptions): OpenApiDocument {
     __SENSORS__: `[${SENSORS.map((sensor) => `'${sensor}'`).join(", ")}]`,
   };
   const template = (name: string) => loadTemplate(name, placeholders);
-  // `checks` is the parameter-check fragment the 4xx template re-runs to name a problem.
+  // `checks` is the parameter-check fragment the error templates re-run to name a problem.
+  const withChecks = (checks: string | undefined, name: string) =>
+    [checks, name].map((part) => (part ? template(part) : "")).join("");
   const integration = (request: string, ok: string, checks?: string): Integration => ({
     type: "aws",
     httpMethod: "POST",
@@ -133,17 +135,15 @@ export function buildOpenApi(options: OpenApiOptions): OpenApiDocument {
     requestTemplates: { "application/json": template(request) },
     responses: {
       default: { statusCode: "200", responseTemplates: { "application/json": template(ok) } },
+      // Each statusCode, and each status the templates set through responseOverride (400, 429,
+      // 502), must be a method response of the operation (see responses() below).
       "4\\d{2}": {
         statusCode: "400",
-        responseTemplates: {
-          "application/json": [checks, "error-4xx.vm"]
-            .map((name) => (name ? template(name) : ""))
-            .join(""),
-        },
+        responseTemplates: { "application/json": withChecks(checks, "error-4xx.vm") },
       },
       "5\\d{2}": {
         statusCode: "502",
-        responseTemplates: { "application/json": template("error-5xx.vm") },
+        responseTemplates: { "application/json": withChecks(checks, "error-5xx.vm") },
       },
     },
   });

@@ -36,8 +36,12 @@ export interface ContextValues {
   resourcePath: string;
   /** Request path as the client sent it, e.g. `/devices/1174001`. */
   path: string;
-  /** Milliseconds since the epoch. */
-  requestTimeEpoch: number;
+  /**
+   * Milliseconds since the epoch. API Gateway does not document whether templates get it as a
+   * number or as text, so text is passed on as given. `null`, or a number that is not finite
+   * (a clock that cannot tell the time), leaves it out of `$context`, as if none was given.
+   */
+  requestTimeEpoch: number | string | null;
   sourceIp: string;
   /** The API key used; null when the method does not require one. */
   apiKey: string | null;
@@ -165,7 +169,8 @@ function createContext(
   values: Partial<ContextValues>,
   responseOverride: Record<string, unknown>,
 ): Record<string, unknown> {
-  const epoch = values.requestTimeEpoch ?? 0;
+  const given = values.requestTimeEpoch === undefined ? 0 : values.requestTimeEpoch;
+  const epoch = typeof given === "number" && !Number.isFinite(given) ? null : given;
   return {
     requestId: values.requestId ?? "00000000-0000-0000-0000-000000000000",
     extendedRequestId: values.requestId ?? "00000000-0000-0000-0000-000000000000",
@@ -174,8 +179,9 @@ function createContext(
     resourcePath: values.resourcePath ?? "/",
     path: values.path ?? `/${values.stage ?? "local"}${values.resourcePath ?? "/"}`,
     protocol: "HTTP/1.1",
-    requestTimeEpoch: epoch,
-    requestTime: clfTime(epoch),
+    ...(epoch === null ? {} : { requestTimeEpoch: epoch }),
+    // Only a whole number of milliseconds is a time that can be printed.
+    ...(Number.isInteger(epoch) ? { requestTime: clfTime(epoch as number) } : {}),
     identity: {
       sourceIp: values.sourceIp ?? "127.0.0.1",
       apiKey: values.apiKey ?? null,

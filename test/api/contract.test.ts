@@ -1,8 +1,9 @@
 import { expect } from "chai";
+import { ManualClock } from "../../runtime/clock";
 import type { MinuteItem, RollupItem } from "../../runtime/store/items";
 import { SENSORS } from "../../runtime/store/tables";
 import { type LocalDynamo, startDynamo } from "../support/dynamo";
-import { API_KEY, type Api, startApi } from "./harness";
+import { API_KEY, type Api, NOW, startApi } from "./harness";
 import { type Seeded, seedReadings } from "./seed";
 
 interface Reading {
@@ -31,11 +32,12 @@ describe("read API contract (local gateway over dynalite)", () => {
   let dynamo: LocalDynamo;
   let api: Api;
   let seeded: Seeded;
+  const clock = new ManualClock(NOW);
 
   before(async () => {
     dynamo = await startDynamo();
     seeded = await seedReadings(dynamo);
-    api = await startApi(dynamo);
+    api = await startApi(dynamo, { clock });
   });
   after(async () => {
     await api?.close();
@@ -281,6 +283,131 @@ describe("read API contract (local gateway over dynalite)", () => {
         const first = await page(window);
         const second = await page(`${window}&next=${first.next}`);
         expect(second.readings[0].time).to.equal(seeded.minutes[10].time);
+      });
+
+      it("are refused when from or to differ from the window they were issued for", async () => {
+        const { next } = await page(window);
+        const base = `/devices/${seeded.deviceId}?limit=10&next=${next}`;
+        await rejected(`${base}&from=2026-12-02T00:00:01Z&to=2026-12-02T23:59:59Z`);
+        await rejected(`${base}&from=2026-12-02T00:00:00Z&to=2026-12-02T23:59:58Z`);
+        await rejected(`${base}&to=2026-12-03T00:00:00Z`);
+        // The same window, spelt with fractions or left out, is the same window.
+        const same = [
+          `${base}&from=2026-12-02T00:00:00.5Z&to=2026-12-02T23:59:59.999Z`,
+          `${base}&from=2026-12-02T00:00:00Z`,
+          `${base}&to=2026-12-02T23:59:59Z`,
+          base,
+        ];
+        for (const path of same) {
+          const response = await api.get(path);
+          expect(response.status, path).to.equal(200);
+          const readings = (response.json as ReadingsPage).readings;
+          expect(readings[0].time, path).to.equal(seeded.minutes[10].time);
+        }
+      });
+    });
+
+    describe("paging tokens of the default window (the 24 hours up to the request)", () => {
+      afterEach(() => clock.set(NOW));
+      // The default window at NOW: the seeded day from 00:30 on.
+      const inWindow = () => seeded.minutes.filter((item) => item.time >= "2026-12-02T00:30:00Z");
+      const later: [string, number][] = [
+        ["10 minutes", 10 * 60_000],
+        ["25 hours", 25 * 3_600_000],
+      ];
+
+      for (const order of ["asc", "desc"]) {
+        for (const limit of [7, 1000]) {
+          for (const [label, ms] of later) {
+            it(`continue the first page's window ${label} later (${order}, limit ${limit})`, async () => {
+              const all = order === "asc" ? inWindow() : [...inWindow()].reverse();
+              const query = `order=${order}&limit=${limit}`;
+              const first = await page(query);
+              expect(first.readings).to.deep.equal(all.slice(0, limit).map(minuteReading));
+              clock.advance(ms);
+              const second = await page(`${query}&next=${encodeURIComponent(String(first.next))}`);
+              expect(second.readings).to.deep.equal(all.slice(limit, 2 * limit).map(minuteReading));
+              expect(second.next === null).to.equal(all.length <= 2 * limit);
+            });
+          }
+        }
+
+        it(`page through the whole default window ${order} while the clock moves, no gap, no repeat`, async () => {
+          const all = order === "asc" ? inWindow() : [...inWindow()].reverse();
+          const readings: Reading[] = [];
+          let next: string | null = null;
+          let pages = 0;
+          do {
+            const current: ReadingsPage = await page(
+              `order=${order}&limit=500${next ? `&next=${encodeURIComponent(next)}` : ""}`,
+            );
+            readings.push(...current.readings);
+            next = current.next;
+            clock.advance(10 * 60_000);
+          } while (next !== null && ++pages < 10);
+          expect(readings).to.deep.equal(all.map(minuteReading));
+        });
+      }
+    });
+
+    describe("a window given by one end", () => {
+      const times = (result: ReadingsPage) => result.readings.map((reading) => reading.time);
+      const lastQuery = () => {
+        const exchange = api.exchanges[api.exchanges.length - 1];
+        const query = JSON.parse(exchange.request) as {
+          ExpressionAttributeValues: Record<string, { S: string }>;
+        };
+        return [query.ExpressionAttributeValues[":lo"].S, query.ExpressionAttributeValues[":hi"].S];
+      };
+
+      it("starts 24 hours before to when only to is given", async () => {
+        const result = await page("to=2026-12-03T00:10:00Z&limit=3");
+        expect(times(result)).to.deep.equal(
+          ["00:10", "00:11", "00:12"].map((hm) => `${seeded.day}T${hm}:00Z`),
+        );
+        expect(lastQuery()).to.deep.equal([
+          "minute#2026-12-02T00:10:00Z",
+          "minute#2026-12-03T00:10:00Z",
+        ]);
+      });
+
+      it("answers a window long before the request when only to is given", async () => {
+        const result = await page("to=2026-11-01T00:00:00Z");
+        expect(result).to.deep.equal({ deviceId: seeded.deviceId, readings: [], next: null });
+        expect(lastQuery()).to.deep.equal([
+          "minute#2026-10-31T00:00:00Z",
+          "minute#2026-11-01T00:00:00Z",
+        ]);
+      });
+
+      it("drops to's fraction before counting 24 hours back, and pages in that window", async () => {
+        const first = await page("to=2026-12-02T10:04:30.900Z&order=desc&limit=2");
+        expect(times(first)).to.deep.equal([`${seeded.day}T10:04:00Z`, `${seeded.day}T10:03:00Z`]);
+        expect(lastQuery()).to.deep.equal([
+          "minute#2026-12-01T10:04:30Z",
+          "minute#2026-12-02T10:04:30Z",
+        ]);
+        clock.advance(25 * 3_600_000);
+        try {
+          const second = await page(
+            `to=2026-12-02T10:04:30Z&order=desc&limit=2&next=${first.next}`,
+          );
+          expect(times(second)).to.deep.equal([
+            `${seeded.day}T10:02:00Z`,
+            `${seeded.day}T10:01:00Z`,
+          ]);
+        } finally {
+          clock.set(NOW);
+        }
+      });
+
+      it("ends at the request time when only from is given", async () => {
+        const result = await page("from=2026-12-02T23:58:00Z");
+        expect(times(result)).to.deep.equal([`${seeded.day}T23:58:00Z`, `${seeded.day}T23:59:00Z`]);
+        expect(lastQuery()).to.deep.equal(["minute#2026-12-02T23:58:00Z", `minute#${NOW}`]);
+        const response = await api.get(`/devices/${seeded.deviceId}?from=2026-12-03T00:31:00Z`);
+        expect(response.status).to.equal(400);
+        expect(response.json).to.deep.equal({ message: "from must not be after to" });
       });
     });
   });

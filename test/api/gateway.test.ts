@@ -2,6 +2,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect } from "chai";
 import type { OpenApiDocument } from "../../runtime/api/openapi";
+import type { Clock } from "../../runtime/clock";
 import { type LocalDynamo, startDynamo } from "../support/dynamo";
 import { type Api, documentFor, startApi } from "./harness";
 
@@ -93,6 +94,88 @@ describe("local gateway", () => {
         message: "limit must be a whole number from 1 to 1000",
       });
     });
+
+    for (const [status, type] of [
+      [500, "InternalServerError"],
+      [503, "ServiceUnavailable"],
+    ] as const) {
+      it(`still names the invalid parameter when DynamoDB answers ${status}`, async () => {
+        failing.fail(status, type);
+        const invalid: [string, string][] = [
+          ["/devices/1174001?limit=5000", "limit must be a whole number from 1 to 1000"],
+          [
+            "/devices/1174001?next=%%%",
+            "next is not a paging token for this device, resolution and window",
+          ],
+          [
+            "/devices/1174001?from=2026-12-02T11:00:00Z&to=2026-12-02T10:00:00Z",
+            "from must not be after to",
+          ],
+          ["/devices/a.b", "deviceId must be 1 to 64 letters, digits, underscores or hyphens"],
+          [
+            "/devices/a.b/latest",
+            "deviceId must be 1 to 64 letters, digits, underscores or hyphens",
+          ],
+        ];
+        for (const [path, message] of invalid) {
+          const response = await api.get(path);
+          expect(response.status, path).to.equal(400);
+          expect(response.json, path).to.deep.equal({ message });
+        }
+        // A valid request is still a generic 502.
+        const valid = await api.get("/devices/1174001?limit=5");
+        expect(valid.status).to.equal(502);
+        expect(valid.json).to.deep.equal({ message: "Bad gateway" });
+      });
+    }
+  });
+
+  describe("when the request time is missing or not digits", () => {
+    /** A gateway whose clock gives `now` as the request time. */
+    const clockAt = (now: number): Clock => ({ now: () => now, sleep: async () => {} });
+    const window = "from=2026-12-02T00:00:00Z&to=2026-12-02T23:59:59Z";
+
+    // NaN: the emulator then gives templates no $context.requestTimeEpoch at all.
+    for (const [label, now] of [
+      ["missing", Number.NaN],
+      ["negative", -1],
+      ["fractional", 1.5],
+      ["beyond a four-digit year", 253402300800000],
+    ] as const) {
+      it(`answers a generic 502 where the default window needs it (${label}), never a 1970 window`, async () => {
+        const api = await startApi(dynamo, { clock: clockAt(now) });
+        try {
+          for (const path of [
+            "/devices/1174001",
+            "/devices/1174001?from=2026-12-02T00:00:00Z",
+            "/devices/1174001?limit=5&order=desc",
+          ]) {
+            const response = await api.get(path);
+            expect(response.status, path).to.equal(502);
+            expect(response.json, path).to.deep.equal({ message: "Bad gateway" });
+          }
+          // The query sent was the fixed refused one: no window was made up.
+          for (const exchange of api.exchanges) expect(exchange.request).to.include('"Limit": 0');
+
+          // Where the request time is not needed, the answer is as usual.
+          const needless = [
+            `/devices/1174001?${window}`,
+            "/devices/1174001?to=2026-12-02T23:59:59Z",
+            "/devices",
+            "/devices/1174001/latest",
+          ];
+          for (const path of needless) expect((await api.get(path)).status, path).to.equal(200);
+          // A client's own mistake is still named.
+          const bad = await api.get("/devices/1174001?limit=5000");
+          expect(bad.status).to.equal(400);
+          expect(bad.json).to.deep.equal({
+            message: "limit must be a whole number from 1 to 1000",
+          });
+        } finally {
+          await api.close();
+        }
+      });
+    }
   });
 
   describe("template failures", () => {
@@ -186,6 +269,24 @@ describe("local gateway", () => {
         expect((await api.get("/devices/1174001", {})).status).to.equal(403);
       } finally {
         await api.close();
+      }
+    });
+
+    it("refuses a document whose integration responses answer a status the method does not declare", async () => {
+      for (const status of ["502", "400", "200"]) {
+        const document = changed(documentFor(dynamo), "/devices/{deviceId}", (operation) => {
+          delete operation.responses[status];
+        });
+        let error: unknown;
+        try {
+          const api = await startApi(dynamo, { document });
+          await api.close();
+        } catch (caught) {
+          error = caught;
+        }
+        expect(String(error), status).to.include(
+          `GET /devices/{deviceId}: an integration response answers ${status}`,
+        );
       }
     });
 

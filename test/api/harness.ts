@@ -5,7 +5,7 @@ import {
   type LocalGateway,
 } from "../../runtime/api/gateway";
 import { buildOpenApi, type OpenApiDocument } from "../../runtime/api/openapi";
-import { ManualClock } from "../../runtime/clock";
+import { type Clock, ManualClock } from "../../runtime/clock";
 import { memoryLogger } from "../../runtime/log";
 import { LOCAL_CREDENTIALS, type LocalDynamo } from "../support/dynamo";
 
@@ -17,6 +17,8 @@ export interface Api {
   url: string;
   gateway: LocalGateway;
   document: OpenApiDocument;
+  /** The gateway's clock: `$context.requestTimeEpoch` of every request. */
+  clock: Clock;
   /** Every integration call, in order: what the request template rendered and the answer. */
   exchanges: IntegrationExchange[];
   log: ReturnType<typeof memoryLogger>;
@@ -33,6 +35,8 @@ export interface ApiOptions {
   /** A changed copy of the document to serve. @default buildOpenApi for the dynalite's tables */
   document?: OpenApiDocument;
   invalidRequestJson?: "forward" | "fail";
+  /** Source of `$context.requestTimeEpoch`. @default a ManualClock stopped at NOW */
+  clock?: Clock;
 }
 
 export function documentFor(dynamo: LocalDynamo): OpenApiDocument {
@@ -55,11 +59,12 @@ export async function startApi(dynamo: LocalDynamo, options: ApiOptions = {}): P
   });
   const exchanges: IntegrationExchange[] = [];
   const log = memoryLogger();
+  const clock = options.clock ?? new ManualClock(NOW);
   const gateway = createGateway({
     document,
     dynamo: client,
     apiKeys: [API_KEY],
-    clock: new ManualClock(NOW),
+    clock,
     log,
     invalidRequestJson: options.invalidRequestJson ?? "fail",
     onIntegration: (exchange) => exchanges.push(exchange),
@@ -69,6 +74,7 @@ export async function startApi(dynamo: LocalDynamo, options: ApiOptions = {}): P
     url,
     gateway,
     document,
+    clock,
     exchanges,
     log,
     get: async (path, headers = { "x-api-key": API_KEY }) => {

@@ -5,37 +5,86 @@ import { HOSTILE } from "./hostile";
 import { type Seeded, seedReadings } from "./seed";
 
 const base64url = (text: string | Buffer) => Buffer.from(text).toString("base64url");
-const cursor = (deviceId: string, period: string) => JSON.stringify({ deviceId, period });
+const FROM = "2026-12-02T00:00:00Z";
+const TO = "2026-12-02T23:59:59Z";
+/** A token's text: the first page's device, last key and window. */
+const cursor = (deviceId: string, period: string, from = FROM, to = TO) =>
+  JSON.stringify({ deviceId, period, from, to });
 
-/** Paging tokens that try to read another device, another table or the stored token. */
+/**
+ * Paging tokens that try to read another device, another resolution, another window, another
+ * table or the stored token. Every one is refused whether or not the request names a window.
+ */
 function forgedTokens(seeded: Seeded, metadataTable: string): string[] {
   const inside = `minute#${seeded.day}T10:00:00Z`;
+  const genuine = cursor(seeded.deviceId, inside);
+  const window = `"from":"${FROM}","to":"${TO}"`;
   return [
+    // Other devices, resolutions, positions.
     base64url(cursor(seeded.otherDeviceId, inside)),
     base64url(cursor(seeded.otherDeviceId, inside)).slice(0, -1),
-    base64url(
-      `{"deviceId":"${seeded.deviceId}","period":"${inside}","TableName":"${metadataTable}"}`,
-    ),
-    base64url(
-      `{"TableName":"${metadataTable}","deviceId":"${seeded.deviceId}","period":"${inside}"}`,
-    ),
-    base64url('{"pk":"auth","sk":"token"}'),
-    base64url('{"deviceId":"auth","period":"token"}'),
-    base64url(`{"deviceId":"${seeded.deviceId}\\",\\"x","period":"${inside}"}`),
-    base64url(`{"deviceId":"\\u0031174001","period":"${inside}"}`),
-    base64url(`{ "deviceId": "${seeded.deviceId}", "period": "${inside}" }`),
-    base64url(`${cursor(seeded.deviceId, inside)}{"x":1}`),
     base64url(cursor(seeded.deviceId, `hour#${seeded.day}T10:00:00Z`)),
     base64url(cursor(seeded.deviceId, `day#${seeded.day}T00:00:00Z`)),
     base64url(cursor(seeded.deviceId, "minute#2026-11-01T10:00:00Z")),
     base64url(cursor(seeded.deviceId, `minute#${seeded.day}T10:00:00Z'`)),
-    Buffer.from(cursor(seeded.deviceId, inside)).toString("base64"),
-    `${base64url(cursor(seeded.deviceId, inside))}=`,
+    // Windows that are not windows: from after to, a period outside its own window, times
+    // out of range, fractions, other zones, missing or extra fields.
+    base64url(cursor(seeded.deviceId, inside, TO, FROM)),
+    base64url(cursor(seeded.deviceId, inside, `${seeded.day}T10:00:01Z`, TO)),
+    base64url(cursor(seeded.deviceId, inside, FROM, `${seeded.day}T09:59:59Z`)),
+    base64url(cursor(seeded.deviceId, inside, "2026-12-02T00:00:00.000Z", TO)),
+    base64url(cursor(seeded.deviceId, inside, "2026-12-02T00:00:00+00:00", TO)),
+    base64url(cursor(seeded.deviceId, inside, "2026-13-02T00:00:00Z", TO)),
+    base64url(cursor(seeded.deviceId, inside, FROM, "2026-12-02T24:00:00Z")),
+    base64url(cursor(seeded.deviceId, inside, FROM, "")),
+    base64url(JSON.stringify({ deviceId: seeded.deviceId, period: inside })),
+    base64url(JSON.stringify({ deviceId: seeded.deviceId, period: inside, from: FROM })),
+    base64url(
+      `{"deviceId":"${seeded.deviceId}","period":"${inside}","to":"${TO}","from":"${FROM}"}`,
+    ),
+    base64url(`{"deviceId":"${seeded.deviceId}","period":"${inside}",${window},"from":"${FROM}"}`),
+    // Other tables, other keys, JSON tricks.
+    base64url(
+      `{"deviceId":"${seeded.deviceId}","period":"${inside}",${window},"TableName":"${metadataTable}"}`,
+    ),
+    base64url(
+      `{"TableName":"${metadataTable}","deviceId":"${seeded.deviceId}","period":"${inside}",${window}}`,
+    ),
+    base64url('{"pk":"auth","sk":"token"}'),
+    base64url(`{"pk":"auth","sk":"token",${window}}`),
+    base64url(`{"deviceId":"auth","period":"token",${window}}`),
+    base64url(`{"deviceId":"${seeded.deviceId}\\",\\"x","period":"${inside}",${window}}`),
+    base64url(`{"deviceId":"\\u0031174001","period":"${inside}",${window}}`),
+    base64url(
+      `{ "deviceId": "${seeded.deviceId}", "period": "${inside}", "from": "${FROM}", "to": "${TO}" }`,
+    ),
+    base64url(`${genuine}{"x":1}`),
+    base64url(`${genuine}\n`),
+    // Encodings and junk.
+    `${Buffer.from(genuine).toString("base64")}+/`,
+    `${base64url(genuine)}=`,
+    base64url(genuine).slice(0, -2),
     base64url(Buffer.from([0xff, 0xfe, 0x7b, 0x22, 0x80])),
     "A",
     "AB",
     "A".repeat(401),
     "_".repeat(64),
+  ];
+}
+
+/**
+ * Genuine tokens for another window than the request names: refused when the request names
+ * its window, since a token must not be replayed against another one.
+ */
+function otherWindowTokens(seeded: Seeded): string[] {
+  const inside = `minute#${seeded.day}T10:00:00Z`;
+  return [
+    base64url(cursor(seeded.deviceId, inside, `${seeded.day}T00:00:01Z`, TO)),
+    base64url(cursor(seeded.deviceId, inside, FROM, `${seeded.day}T23:59:58Z`)),
+    base64url(cursor(seeded.deviceId, inside, "2026-12-01T00:00:00Z", TO)),
+    base64url(cursor(seeded.deviceId, inside, FROM, "2026-12-03T00:00:00Z")),
+    base64url(cursor(seeded.deviceId, inside, "2026-11-01T00:00:00Z", "2027-01-01T00:00:00Z")),
+    base64url(cursor(seeded.deviceId, inside, inside.slice(7), inside.slice(7))),
   ];
 }
 
@@ -97,9 +146,21 @@ describe("read API under hostile input", () => {
 
   const window = () => `from=${seeded.day}T00:00:00Z&to=${seeded.day}T23:59:59Z&limit=50`;
 
-  it("holds at least fifty hostile values and twenty forged tokens", () => {
+  it("holds at least fifty hostile values and thirty forged tokens", async () => {
     expect(HOSTILE.length).to.be.at.least(50);
-    expect(forgedTokens(seeded, dynamo.tables.metadata).length).to.be.at.least(20);
+    expect(forgedTokens(seeded, dynamo.tables.metadata).length).to.be.at.least(30);
+    // The genuine token the forgeries start from is accepted, so each refusal is for its change.
+    const genuine = base64url(cursor(seeded.deviceId, `minute#${seeded.day}T10:00:00Z`));
+    for (const query of [window(), "limit=50", `from=${FROM}`, `to=${TO}`]) {
+      const response = await send(`/devices/${seeded.deviceId}?${query}&next=${genuine}`);
+      expect(response.status, response.body).to.equal(200);
+      const readings = (response.json as { readings: { time: string }[] }).readings;
+      expect(readings[0].time).to.equal(`${seeded.day}T10:01:00Z`);
+    }
+    for (const token of otherWindowTokens(seeded)) {
+      const response = await send(`/devices/${seeded.deviceId}?limit=50&next=${token}`);
+      expect(response.status, response.body).to.equal(200);
+    }
   });
 
   for (const route of ["", "/latest"]) {
@@ -138,13 +199,24 @@ describe("read API under hostile input", () => {
     });
   }
 
-  it("refuses every forged paging token with 400", async () => {
+  const badToken = { message: "next is not a paging token for this device, resolution and window" };
+
+  it("refuses every forged paging token with 400, with or without a window in the request", async () => {
     for (const token of forgedTokens(seeded, dynamo.tables.metadata)) {
+      for (const query of [window(), "limit=50", `from=${FROM}`, `to=${TO}`]) {
+        const response = await send(`/devices/${seeded.deviceId}?${query}&next=${encode(token)}`);
+        const decoded = Buffer.from(token, "base64url").toString("utf8");
+        expect(response.status, `${query} ${decoded}`).to.equal(400);
+        expect(response.json).to.deep.equal(badToken);
+      }
+    }
+  });
+
+  it("refuses a token for another window than the request names", async () => {
+    for (const token of otherWindowTokens(seeded)) {
       const response = await send(`/devices/${seeded.deviceId}?${window()}&next=${encode(token)}`);
       expect(response.status, token).to.equal(400);
-      expect(response.json).to.deep.equal({
-        message: "next is not a paging token for this device, resolution and window",
-      });
+      expect(response.json).to.deep.equal(badToken);
     }
   });
 

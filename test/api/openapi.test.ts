@@ -1,5 +1,47 @@
 import { expect } from "chai";
-import { buildOpenApi, type OpenApiOptions, TEMPLATE_LIMIT_BYTES } from "../../runtime/api/openapi";
+import {
+  buildOpenApi,
+  type OpenApiDocument,
+  type OpenApiOptions,
+  TEMPLATE_LIMIT_BYTES,
+} from "../../runtime/api/openapi";
+
+const OVERRIDE = /#set\(\s*\$context\.responseOverride\.status\s*=\s*(\d{3})\s*\)/g;
+
+/**
+ * Every status an operation can answer with from its integration: each integration response's
+ * statusCode, and each status a response template can set through responseOverride. API
+ * Gateway refuses an integration response whose statusCode has no method response.
+ */
+function integrationStatuses(document: OpenApiDocument): Map<string, Set<string>> {
+  const statuses = new Map<string, Set<string>>();
+  for (const [path, methods] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(methods)) {
+      const found = new Set<string>();
+      for (const response of Object.values(
+        operation["x-amazon-apigateway-integration"].responses,
+      )) {
+        found.add(response.statusCode);
+        for (const template of Object.values(response.responseTemplates ?? {}))
+          for (const match of template.matchAll(OVERRIDE)) found.add(match[1]);
+      }
+      statuses.set(`${method} ${path}`, found);
+    }
+  }
+  return statuses;
+}
+
+/** `"get /x: 429"` for every integration status the operation does not declare. */
+function undeclaredStatuses(document: OpenApiDocument): string[] {
+  const undeclared: string[] = [];
+  for (const [where, statuses] of integrationStatuses(document)) {
+    const [method, path] = where.split(" ");
+    const declared = Object.keys(document.paths[path][method].responses);
+    for (const status of statuses)
+      if (!declared.includes(status)) undeclared.push(`${where}: ${status}`);
+  }
+  return undeclared;
+}
 
 const OPTIONS: OpenApiOptions = {
   tables: { readings: "readings-7f3a9c1", metadata: "metadata-7f3a9c1" },
@@ -59,6 +101,34 @@ describe("OpenAPI document of the read API", () => {
         expect(Object.keys(response.responseTemplates ?? {})).to.deep.equal(["application/json"]);
       }
     }
+  });
+
+  it("declares as method responses every status an integration response can answer", () => {
+    const statuses = integrationStatuses(document);
+    // The override parser finds what the templates set, so the check below is not vacuous.
+    expect([...(statuses.get("get /devices/{deviceId}") ?? [])].sort()).to.deep.equal([
+      "200",
+      "400",
+      "429",
+      "502",
+    ]);
+    expect([...(statuses.get("get /devices") ?? [])].sort()).to.include.members(["429", "502"]);
+    expect(undeclaredStatuses(document)).to.deep.equal([]);
+  });
+
+  it("would catch a document that leaves 429 and 502 out of its method responses", () => {
+    const copy = JSON.parse(JSON.stringify(document)) as OpenApiDocument;
+    for (const methods of Object.values(copy.paths))
+      for (const operation of Object.values(methods)) {
+        delete operation.responses["429"];
+        delete operation.responses["502"];
+      }
+    expect(undeclaredStatuses(copy)).to.have.members(
+      operations.flatMap(({ path, method }) => [
+        `${method} ${path}: 429`,
+        `${method} ${path}: 502`,
+      ]),
+    );
   });
 
   it("fills every placeholder and splices every fragment, within API Gateway's size limit", () => {

@@ -57,8 +57,38 @@ const params = (querystring: Record<string, string> = {}, deviceId = "1174001"):
   header: { Accept: "application/json", from: "header-value" },
 });
 
+/** A token of the old shape, with no window: refused now. */
 const token = (deviceId: string, period: string) =>
   Buffer.from(JSON.stringify({ deviceId, period })).toString("base64url");
+
+/** A token as the readings template issues it; the window defaults to CONTEXT's default one. */
+const windowToken = (
+  deviceId: string,
+  period: string,
+  from = "2026-12-02T00:30:00Z",
+  to = "2026-12-03T00:30:00Z",
+) => Buffer.from(JSON.stringify({ deviceId, period, from, to })).toString("base64url");
+
+const DAY: [string, string] = ["2026-12-02T00:00:00Z", "2026-12-02T23:59:59Z"];
+
+/** `to` alone, at month, leap-year, century, epoch and four-digit-year boundaries. */
+const ONLY_TO = [
+  "2026-11-01T00:00:00Z",
+  "2026-03-01T05:06:07Z",
+  "2028-03-01T00:00:00Z",
+  "2000-03-01T12:00:00.5Z",
+  "2100-03-01T12:00:00Z",
+  "2027-01-01T00:00:00Z",
+  "1970-01-01T00:00:00Z",
+  "1969-07-20T20:17:40Z",
+  "0001-01-01T00:00:00Z",
+  "0000-03-01T00:00:00Z",
+  "0000-01-01T12:00:00Z",
+  "9999-12-31T23:59:59Z",
+  "2026-02-31T10:00:00Z",
+  "2100-02-29T00:00:00Z",
+  "2000-02-29T00:00:00Z",
+];
 
 /** One-line templates pinning the semantics the emulator claims, beyond what the real templates use. */
 const SNIPPETS = [
@@ -150,6 +180,37 @@ function buildCases(): Case[] {
     { next: Buffer.from('{"pk":"auth","sk":"token"}').toString("base64url") },
     { next: "A" },
     { next: "AB" },
+    // Tokens that carry their window: of the default window, of an explicit one, replayed
+    // against another window, forged with from after to, another device or resolution.
+    { next: windowToken("1174001", "minute#2026-12-02T10:00:00Z") },
+    { next: windowToken("1174001", "minute#2026-12-02T10:00:00Z"), order: "desc", limit: "7" },
+    { next: windowToken("1174001", "minute#2026-12-02T00:30:00Z") },
+    { next: windowToken("1174001", "minute#2026-12-02T00:29:59Z") },
+    {
+      next: windowToken("1174001", "hour#2026-12-02T10:00:00Z", ...DAY),
+      from: "2026-12-02T00:00:00.5Z",
+      to: "2026-12-02T23:59:59.999Z",
+      resolution: "hour",
+    },
+    { next: windowToken("1174001", "minute#2026-12-02T10:00:00Z", ...DAY), from: DAY[0] },
+    { next: windowToken("1174001", "minute#2026-12-02T10:00:00Z", ...DAY), to: DAY[1] },
+    { next: windowToken("1174001", "minute#2026-12-02T10:00:00Z", ...DAY), from: DAY[1] },
+    {
+      next: windowToken("1174001", "minute#2026-12-02T10:00:00Z", ...DAY),
+      from: "2026-12-02T00:00:01Z",
+      to: DAY[1],
+    },
+    { next: windowToken("1174001", "minute#2026-12-02T10:00:00Z", DAY[1], DAY[0]) },
+    { next: windowToken("1174001", "minute#2026-12-02T10:00:00Z", "2026-12-02T00:00:00.5Z") },
+    { next: windowToken("1174001", "minute#2026-12-02T10:00:00Z", "2026-13-02T00:00:00Z") },
+    { next: windowToken("1174002", "minute#2026-12-02T10:00:00Z") },
+    { next: windowToken("1174001", "minute#2026-12-02T10:00:00Z"), resolution: "day" },
+    { next: windowToken("1174001", "minute#2026-12-02T10:00:00Z").slice(0, -3) },
+    // One end of the window: from is to - 24 hours; to is the request time.
+    ...ONLY_TO.map((to) => ({ to })),
+    { to: "2026-12-02T10:04:30.900Z", order: "desc" },
+    { from: "2026-12-02T10:00:00Z" },
+    { from: "2026-12-03T00:30:01Z" },
   ];
   for (const name of ["from", "to", "order", "limit", "resolution", "next"]) {
     for (const value of HOSTILE.slice(0, 40)) query.push({ [name]: value });
@@ -162,7 +223,30 @@ function buildCases(): Case[] {
     "2000-02-29T12:00:00Z",
     "2026-01-01T00:00:30Z",
     "2100-03-01T07:08:09Z",
+    "1970-01-01T00:00:00Z",
+    "1970-01-01T00:00:01Z",
+    "9999-12-31T23:59:59.999Z",
   ].map((iso) => ({ ...CONTEXT, requestTimeEpoch: Date.parse(iso) }));
+  // Request times the default window cannot use: missing, not digits, or past year 9999.
+  const unusable = [
+    null,
+    "",
+    "abc",
+    String(CONTEXT.requestTimeEpoch),
+    "-5",
+    -5,
+    1.5,
+    " 1764721800000",
+    Date.parse("9999-12-31T23:59:59Z") + 1000,
+  ].map((requestTimeEpoch) => ({ ...CONTEXT, requestTimeEpoch }));
+  const clockQueries: Record<string, string>[] = [
+    {},
+    { from: "2026-12-02T00:00:00Z" },
+    { to: "2026-12-02T00:00:00Z" },
+    { from: "2026-12-02T00:00:00Z", to: "2026-12-02T23:59:59Z" },
+    { order: "up" },
+    { next: windowToken("1174001", "minute#2026-12-02T10:00:00Z") },
+  ];
 
   const bodies = [
     itemsBody,
@@ -202,6 +286,7 @@ function buildCases(): Case[] {
     "ProvisionedThroughputExceededException",
     "ValidationException",
     "SerializationException",
+    "InternalServerError",
   ].map((type) =>
     JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message: "m" }),
   );
@@ -218,13 +303,27 @@ function buildCases(): Case[] {
     for (const q of queries) {
       add(`${route} request ${JSON.stringify(q)}`, request, params(q));
       add(`${route} 4xx ${JSON.stringify(q)}`, clientError, params(q), errors[0]);
+      add(`${route} 5xx ${JSON.stringify(q)}`, serverError, params(q), errors[4]);
+      add(`${route} 200 ${JSON.stringify(q)}`, ok, params(q), bodies[2]);
     }
     for (const id of deviceIds) {
       add(`${route} request deviceId ${JSON.stringify(id)}`, request, params({}, id));
       add(`${route} 4xx deviceId ${JSON.stringify(id)}`, clientError, params({}, id), errors[2]);
+      add(`${route} 5xx deviceId ${JSON.stringify(id)}`, serverError, params({}, id), errors[4]);
     }
-    for (const context of epochs)
+    for (const context of epochs) {
       add(`${route} request at ${context.requestTimeEpoch}`, request, params(), "{}", context);
+      add(`${route} 200 at ${context.requestTimeEpoch}`, ok, params(), bodies[2], context);
+    }
+    for (const context of unusable) {
+      for (const q of route === "/devices/{deviceId}" ? clockQueries : [{}]) {
+        const at = `at ${JSON.stringify(context.requestTimeEpoch)} ${JSON.stringify(q)}`;
+        add(`${route} request ${at}`, request, params(q), "{}", context);
+        add(`${route} 4xx ${at}`, clientError, params(q), errors[2], context);
+        add(`${route} 5xx ${at}`, serverError, params(q), errors[4], context);
+        add(`${route} 200 ${at}`, ok, params(q), bodies[2], context);
+      }
+    }
     for (const body of bodies) add(`${route} 200 ${body.slice(0, 60)}`, ok, params(), body);
     for (const body of errors) {
       add(`${route} 4xx ${body}`, clientError, params(), body);

@@ -293,7 +293,9 @@ public class VtlReference {
       Map<String, Map<String, String>> params = new LinkedHashMap<>();
       for (String source : new String[] {"path", "querystring", "header"}) params.put(source, strings(given.get(source)));
       Map<String, Object> values = (Map<String, Object>) test.get("context");
-      long epoch = ((Number) values.get("requestTimeEpoch")).longValue();
+      // A whole number of milliseconds as API Gateway gives it; text or a fraction as given, to
+      // see what templates do with it; null as absent.
+      Object epoch = values.get("requestTimeEpoch");
 
       Map<String, Object> responseOverride = new LinkedHashMap<>();
       responseOverride.put("header", new LinkedHashMap<String, Object>());
@@ -309,8 +311,12 @@ public class VtlReference {
       context.put("resourcePath", values.get("resourcePath"));
       context.put("path", values.get("path"));
       context.put("protocol", "HTTP/1.1");
-      context.put("requestTimeEpoch", epoch);
-      context.put("requestTime", clf.format(new Date(epoch)));
+      if (epoch instanceof Integer || epoch instanceof Long) {
+        context.put("requestTimeEpoch", ((Number) epoch).longValue());
+        context.put("requestTime", clf.format(new Date(((Number) epoch).longValue())));
+      } else if (epoch != null) {
+        context.put("requestTimeEpoch", epoch);
+      }
       context.put("identity", identity);
       context.put("responseOverride", responseOverride);
 
