@@ -8,7 +8,7 @@ import type { DeviceRecord } from "../store/items";
 import { MetadataStore } from "../store/metadata";
 import { batchPut, queryPeriods } from "../store/readings";
 import type { Resolution, TableNames } from "../store/tables";
-import { groupByMinute, mergeMinute, minuteItem, minuteStart } from "./minutes";
+import { groupByMinute, mergeMinute, minuteItem, minuteStart, sensorValues } from "./minutes";
 import { combine, rollup, spanEnd, spansTouched } from "./rollups";
 import { CanarySession, type Credentials } from "./session";
 
@@ -169,14 +169,23 @@ async function pollDevice(
   const { clock, log } = deps;
   const result: DeviceResult = { fetched: 0, written: 0, skipped: 0 };
   const end = Math.floor(clock.now() / 1000) * 1000;
-  const cursor = record?.lastReadingAt ? Date.parse(record.lastReadingAt) : undefined;
+  // Resume an overlap before what is known to be stored; a new device is backfilled from
+  // when it was first seen, so a first run that fails loses nothing either.
+  const known = record?.checkedThrough ?? record?.lastReadingAt;
   const firstSeen = record?.firstSeenAt ? Date.parse(record.firstSeenAt) : end;
   const wanted =
-    cursor === undefined
+    known === undefined
       ? firstSeen - settings.backfillHours * HOUR_MS
-      : cursor - settings.overlapMinutes * MINUTE_MS;
+      : Date.parse(known) - settings.overlapMinutes * MINUTE_MS;
   const reach = Math.max(settings.maxCatchUpHours, settings.backfillHours) * HOUR_MS;
+  if (wanted < end - reach) {
+    log.warn("gap older than the catch-up limit is not fetched", {
+      device: device.id,
+      window: { from: isoSeconds(wanted), to: isoSeconds(end - reach) },
+    });
+  }
   const start = minuteStart(Math.max(wanted, end - reach));
+  let newestStored = record?.lastReadingAt ? Date.parse(record.lastReadingAt) : undefined;
 
   // Bounded steps: each is fetched, written and committed before the next, so a run cut
   // short after a long outage keeps everything up to its last finished step.
@@ -188,7 +197,10 @@ async function pollDevice(
     );
     result.fetched += fetched.readings.length;
     result.skipped += fetched.unparseable + fetched.unknownSensor;
-    if (fetched.readings.length === 0) continue;
+    if (fetched.readings.length === 0) {
+      await metadata.recordProgress(device.id, isoSeconds(to));
+      continue;
+    }
 
     const written = await storeMinutes(
       deps,
@@ -206,8 +218,14 @@ async function pollDevice(
     );
     result.written += written + rolled;
 
-    const newest = Math.max(...fetched.readings.map((reading) => reading.time));
-    await metadata.advanceCursor(device.id, isoSeconds(newest));
+    const newest = latest(fetched.readings.map((reading) => reading.time));
+    const advanced = newestStored === undefined || newest > newestStored;
+    await metadata.recordProgress(
+      device.id,
+      isoSeconds(to),
+      advanced ? isoSeconds(newest) : undefined,
+    );
+    if (advanced) newestStored = newest;
     log.info("device window stored", {
       device: device.id,
       window: { from: isoSeconds(from), to: isoSeconds(to) },
@@ -242,8 +260,13 @@ async function storeMinutes(
 
   const items = [];
   for (const [start, values] of [...minutes].sort(([a], [b]) => a - b)) {
-    const merged = mergeMinute(byTime.get(isoSeconds(start)), values);
-    if (merged) items.push(minuteItem(deviceId, start, merged, expiry(settings, start)));
+    const stored = byTime.get(isoSeconds(start));
+    const merged = mergeMinute(stored, values);
+    const expiresAt = expiry(settings, start);
+    // A changed retention rewrites the minute too, so its expiry follows the setting.
+    if (merged || stored?.expiresAt !== expiresAt) {
+      items.push(minuteItem(deviceId, start, merged ?? sensorValues(stored ?? {}), expiresAt));
+    }
   }
   return batchPut(deps.dynamo, table, items, { clock: deps.clock });
 }
@@ -260,8 +283,8 @@ async function storeRollups(
   times: readonly number[],
 ): Promise<number> {
   const table = deps.tables.readings;
-  const from = Math.min(...times);
-  const to = Math.max(...times);
+  const from = earliest(times);
+  const to = latest(times);
   const span = (resolution: Resolution, start: number, end: number) =>
     queryPeriods(deps.dynamo, table, deviceId, resolution, isoSeconds(start), isoSeconds(end));
 
@@ -281,6 +304,19 @@ async function storeRollups(
   }
   written += await batchPut(deps.dynamo, table, days, { clock: deps.clock });
   return written;
+}
+
+/** The largest of many times; spreading 100,000 arguments into Math.max would throw. */
+function latest(times: readonly number[]): number {
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const time of times) if (time > newest) newest = time;
+  return newest;
+}
+
+function earliest(times: readonly number[]): number {
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const time of times) if (time < oldest) oldest = time;
+  return oldest;
 }
 
 /** Whether Canary's view of a device differs from its stored record. */

@@ -63,11 +63,12 @@ export function combine(
   deviceId: string,
   resolution: RollupResolution,
   start: number,
-  parts: readonly Record<string, unknown>[],
+  parts: readonly object[],
   expiresAt?: number,
 ): RollupItem | undefined {
   const totals: Totals = { sum: {}, count: {}, min: {}, max: {} };
-  for (const part of parts) {
+  for (const item of parts) {
+    const part = item as Partial<Record<"sum" | "count" | "min" | "max", unknown>>;
     const sum = (part.sum ?? {}) as SensorValues;
     const count = (part.count ?? {}) as SensorValues;
     const min = (part.min ?? {}) as SensorValues;

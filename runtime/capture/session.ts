@@ -12,9 +12,21 @@ export type Credentials = { username: string; password: string } | { token: stri
 /** A login was not attempted because these credentials were rejected recently. */
 export class LoginCooldownError extends Error {
   override name = "LoginCooldownError";
-  constructor(rejectedAt: string, retryAfter: string) {
+  constructor(rejectedAt: string, retryAfter: string, status: number) {
     super(
-      `Canary rejected these credentials at ${rejectedAt}; no new login is attempted before ${retryAfter}, so a wrong password cannot lock the account or flood the owner with login e-mails. Fix the username or password (a changed password is tried at once).`,
+      status === 403
+        ? `Canary asked for two-factor authentication at ${rejectedAt}, so a password login cannot work for this account: supply a token instead (CANARY_TOKEN locally, the canaryToken config in AWS). No password login is attempted before ${retryAfter}.`
+        : `Canary rejected these credentials at ${rejectedAt}; no new login is attempted before ${retryAfter}, so a wrong password cannot lock the account or flood the owner with login e-mails. Fix the username or password (a changed password is tried at once).`,
+    );
+  }
+}
+
+/** Canary refused a token that was obtained too recently to justify another login. */
+export class RecentTokenRefusedError extends Error {
+  override name = "RecentTokenRefusedError";
+  constructor(obtainedAt: string, retryAfter: string) {
+    super(
+      `Canary answered 401 to a token obtained at ${obtainedAt}; no new login is attempted before ${retryAfter}, so a persistent 401 cannot send the owner a login e-mail on every run`,
     );
   }
 }
@@ -48,7 +60,9 @@ export interface SessionOptions {
  */
 export class CanarySession {
   private current: Promise<string> | undefined;
-  private relogged = false;
+  private refreshed: Promise<string> | undefined;
+  /** When the stored token was obtained, and whether it replaced a refused one. */
+  private stored: { obtainedAt: number; afterRefusal: boolean } | undefined;
   /** Password logins this run attempted. */
   logins = 0;
 
@@ -61,23 +75,41 @@ export class CanarySession {
   }
 
   /**
-   * Called after `stale` was answered with 401. Concurrent callers share one new login;
-   * a second 401 in the same run is not answered with yet another login.
+   * Called after `stale` was answered with 401. The first caller claims the one new login
+   * this run may make, synchronously, so concurrent 401s share it; a 401 to the new token
+   * gets no further login. Nor does a 401 to a token that itself replaced a refused one
+   * within the cool-down: a persistent 401 must not cost the owner a login e-mail every run.
    */
-  async refresh(stale: string): Promise<string> {
-    const current = await this.token().catch(() => undefined);
-    if (current !== undefined && current !== stale) return current;
-    if ("token" in this.options.credentials) throw new TokenRejectedError();
-    if (this.relogged) {
+  refresh(stale: string): Promise<string> {
+    this.refreshed ??= this.relogin();
+    return this.refreshed.then((fresh) => {
+      if (fresh === stale) {
+        throw new Error(
+          "Canary answered 401 to a token obtained in this run; giving up until the next run",
+        );
+      }
+      return fresh;
+    });
+  }
+
+  private async relogin(): Promise<string> {
+    const { credentials, metadata, clock, loginCooldownMs } = this.options;
+    if ("token" in credentials) throw new TokenRejectedError();
+    await this.token().catch(() => undefined);
+    if (this.logins > 0) {
       throw new Error(
         "Canary answered 401 to a token obtained in this run; giving up until the next run",
       );
     }
-    this.relogged = true;
-    this.current = (async () => {
-      await this.options.metadata.deleteToken();
-      return this.login(this.options.credentials as { username: string; password: string });
-    })();
+    const stored = this.stored;
+    if (stored?.afterRefusal && stored.obtainedAt + loginCooldownMs > clock.now()) {
+      throw new RecentTokenRefusedError(
+        isoSeconds(stored.obtainedAt),
+        isoSeconds(stored.obtainedAt + loginCooldownMs),
+      );
+    }
+    await metadata.deleteToken();
+    this.current = this.login(credentials, true);
     return this.current;
   }
 
@@ -88,7 +120,12 @@ export class CanarySession {
     const stored = await metadata.token();
     if (stored) {
       try {
-        return await box.open("canary-token", stored.sealed);
+        const token = await box.open("canary-token", stored.sealed);
+        this.stored = {
+          obtainedAt: Date.parse(stored.obtainedAt),
+          afterRefusal: stored.afterRefusal === true,
+        };
+        return token;
       } catch (error) {
         // A KMS outage must not cost the owner a login e-mail; only a token sealed with
         // another key (a replaced key file or KMS key) is useless and replaced.
@@ -99,41 +136,69 @@ export class CanarySession {
     return this.login(credentials);
   }
 
-  private async login(credentials: { username: string; password: string }): Promise<string> {
+  private async login(
+    credentials: { username: string; password: string },
+    afterRefusal = false,
+  ): Promise<string> {
     const { canary, metadata, box, clock, log, loginCooldownMs } = this.options;
     const secret = `${credentials.username}\n${credentials.password}`;
 
     const failure = await metadata.loginFailure();
     if (failure && Date.parse(failure.at) + loginCooldownMs > clock.now()) {
-      const same = await box.open("login-failure", failure.sealedCredentials).then(
-        (rejected) => rejected === secret,
-        () => true,
-      );
+      // Credentials that cannot be compared (no sealed copy, another key) count as the same.
+      const same = failure.sealedCredentials
+        ? await box.open("login-failure", failure.sealedCredentials).then(
+            (rejected) => rejected === secret,
+            () => true,
+          )
+        : true;
       if (same) {
         throw new LoginCooldownError(
           failure.at,
           isoSeconds(Date.parse(failure.at) + loginCooldownMs),
+          failure.status,
         );
       }
     }
 
     this.logins++;
     log.info("logging in to Canary with the password");
+    let accessToken: string;
     try {
-      const grant = await canary.login(credentials.username, credentials.password);
-      const now = isoSeconds(clock.now());
-      await metadata.saveToken(await box.seal("canary-token", grant.accessToken), now);
-      if (failure) await metadata.clearLoginFailure();
-      return grant.accessToken;
+      accessToken = (await canary.login(credentials.username, credentials.password)).accessToken;
     } catch (error) {
       if (error instanceof LoginRejectedError || error instanceof MfaRequiredError) {
-        await metadata.saveLoginFailure({
-          at: isoSeconds(clock.now()),
-          status: error.status,
-          sealedCredentials: await box.seal("login-failure", secret),
-        });
+        await this.recordRejection(error.status, secret);
       }
       throw error;
+    }
+
+    try {
+      await metadata.saveToken(
+        await box.seal("canary-token", accessToken),
+        isoSeconds(clock.now()),
+        afterRefusal,
+      );
+      if (failure) await metadata.clearLoginFailure();
+    } catch (error) {
+      // The login worked: use the token for this run rather than throw it away.
+      log.warn("the new Canary token could not be stored; it serves this run only", { error });
+    }
+    return accessToken;
+  }
+
+  /** Remembers a rejected login; a failure to do so never hides the rejection itself. */
+  private async recordRejection(status: number, secret: string): Promise<void> {
+    const { metadata, box, clock, log } = this.options;
+    const sealedCredentials = await box.seal("login-failure", secret).catch(() => undefined);
+    try {
+      await metadata.saveLoginFailure({
+        at: isoSeconds(clock.now()),
+        status,
+        ...(sealedCredentials ? { sealedCredentials } : {}),
+      });
+    } catch (error) {
+      log.warn("the rejected login could not be recorded", { error });
     }
   }
 }

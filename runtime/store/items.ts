@@ -48,6 +48,12 @@ export interface DeviceRecord {
    * it only moves after that reading's item was written.
    */
   lastReadingAt?: string;
+  /**
+   * End of the newest window whose readings are fetched and stored. The next window starts
+   * an overlap before it, so a device without readings (offline) is not re-read from its
+   * last reading on every run.
+   */
+  checkedThrough?: string;
   /** When the poll cycle first listed the device; its backfill reaches back from here. */
   firstSeenAt: string;
   /** When Canary last reported a change to the name, type, location or online state. */
@@ -61,6 +67,9 @@ export interface TokenRecord {
   /** The access token, sealed by the secret box. */
   sealed: string;
   obtainedAt: string;
+  /** Obtained because Canary refused the token before it; a 401 to this one, soon after,
+   * means logging in does not help, and no further login is made within the cool-down. */
+  afterRefusal?: boolean;
 }
 
 /** Metadata table, partition `auth`, sort key `login-failure`: the last rejected login. */
@@ -69,6 +78,9 @@ export interface LoginFailureRecord {
   sk: "login-failure";
   at: string;
   status: number;
-  /** The rejected credentials, sealed, so a changed password is tried at once. */
-  sealedCredentials: string;
+  /**
+   * The rejected credentials, sealed, so a changed password is tried at once. Absent when
+   * sealing failed; the cool-down then applies to any credentials.
+   */
+  sealedCredentials?: string;
 }

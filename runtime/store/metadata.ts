@@ -66,30 +66,53 @@ export class MetadataStore {
     );
   }
 
-  /** Moves a device's cursor forward to `time`; a later cursor already stored is kept. */
-  async advanceCursor(deviceId: string, time: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new lib.UpdateCommand({
-          TableName: this.tableName,
-          Key: { [PK]: DEVICE_PARTITION, [SK]: deviceId },
-          UpdateExpression: "SET #cursor = :time",
-          ConditionExpression: "attribute_not_exists(#cursor) OR #cursor < :time",
-          ExpressionAttributeNames: { "#cursor": "lastReadingAt" },
-          ExpressionAttributeValues: { ":time": time },
-        }),
-      );
-    } catch (error) {
-      if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+  /**
+   * Records that a device's readings up to `checkedThrough` are fetched and stored, and,
+   * when given, moves its cursor (`lastReadingAt`) forward to `newest`. One write; the
+   * condition keeps a later cursor already stored.
+   */
+  async recordProgress(deviceId: string, checkedThrough: string, newest?: string): Promise<void> {
+    const key = { [PK]: DEVICE_PARTITION, [SK]: deviceId };
+    if (newest !== undefined) {
+      try {
+        await this.doc.send(
+          new lib.UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: "SET #cursor = :newest, #checked = :checked",
+            ConditionExpression: "attribute_not_exists(#cursor) OR #cursor < :newest",
+            ExpressionAttributeNames: { "#cursor": "lastReadingAt", "#checked": "checkedThrough" },
+            ExpressionAttributeValues: { ":newest": newest, ":checked": checkedThrough },
+          }),
+        );
+        return;
+      } catch (error) {
+        if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+      }
     }
+    await this.doc.send(
+      new lib.UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: "SET #checked = :checked",
+        ExpressionAttributeNames: { "#checked": "checkedThrough" },
+        ExpressionAttributeValues: { ":checked": checkedThrough },
+      }),
+    );
   }
 
   async token(): Promise<TokenRecord | undefined> {
     return (await this.get(TOKEN_SORT_KEY)) as TokenRecord | undefined;
   }
 
-  async saveToken(sealed: string, obtainedAt: string): Promise<void> {
-    const record: TokenRecord = { pk: AUTH_PARTITION, sk: TOKEN_SORT_KEY, sealed, obtainedAt };
+  async saveToken(sealed: string, obtainedAt: string, afterRefusal = false): Promise<void> {
+    const record: TokenRecord = {
+      pk: AUTH_PARTITION,
+      sk: TOKEN_SORT_KEY,
+      sealed,
+      obtainedAt,
+      ...(afterRefusal ? { afterRefusal } : {}),
+    };
     await this.doc.send(new lib.PutCommand({ TableName: this.tableName, Item: record }));
   }
 

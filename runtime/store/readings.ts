@@ -64,8 +64,10 @@ export async function queryPeriods(
   fromIso: string,
   toIso: string,
 ): Promise<Record<string, unknown>[]> {
+  // Strongly consistent: rollups are recomputed from minutes written a moment before.
   return queryAll(doc, {
     TableName: tableName,
+    ConsistentRead: true,
     KeyConditionExpression: "#device = :device AND #period BETWEEN :from AND :to",
     ExpressionAttributeNames: {
       "#device": readingsTable.hashKey.name,

@@ -1,6 +1,7 @@
 import * as lib from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
 import { isoSeconds } from "../../runtime/clock";
+import { SENSORS } from "../../runtime/store/tables";
 import { type CaptureHarness, START, startCaptureHarness } from "../support/capture";
 import { type DynamoProxy, startDynamoProxy } from "../support/dynamo-proxy";
 
@@ -101,7 +102,7 @@ describe("poll cycle against the Canary simulator and dynalite", () => {
         new lib.UpdateCommand({
           TableName: harness.dynamo.tables.metadata,
           Key: { pk: "device", sk: harness.sensorDevices[0] },
-          UpdateExpression: "REMOVE lastReadingAt",
+          UpdateExpression: "REMOVE lastReadingAt, checkedThrough",
         }),
       );
       const refetched = await harness.run();
@@ -134,6 +135,85 @@ describe("poll cycle against the Canary simulator and dynalite", () => {
             assertRollup(item, groups.get(item.time as string) ?? []);
           }
         }
+      }
+    });
+  });
+
+  describe("outages, offline devices and retention", () => {
+    let harness: CaptureHarness;
+    afterEach(async () => {
+      await harness.close();
+    });
+
+    it("catches up a gap of several steps, across hours when a device was offline", async () => {
+      harness = await startCaptureHarness();
+      const flex = harness.sensorDevices[1] as string;
+      await harness.run();
+
+      // The poller stops for 20 hours; in the middle of them the Flex is offline for 8.
+      harness.clock.advance(6 * HOUR);
+      harness.simulator.setOnline(flex, false);
+      harness.clock.advance(8 * HOUR);
+      harness.simulator.setOnline(flex, true);
+      harness.clock.advance(6 * HOUR);
+      const caughtUp = await harness.run();
+
+      expect(caughtUp.ok).to.equal(true);
+      for (const device of harness.sensorDevices) {
+        const expected = harness.expectedMinutes(device, start - 24 * HOUR, harness.clock.now());
+        expect(Object.fromEntries(await harness.storedMinutes(device))).to.deep.equal(
+          Object.fromEntries(expected),
+        );
+      }
+      const flexMinutes = await harness.storedMinutes(flex);
+      expect(flexMinutes.size).to.be.below(1440 + 20 * 60 - 7 * 60);
+    });
+
+    it("reads an offline device from where it was last checked, not from its last reading", async () => {
+      harness = await startCaptureHarness();
+      const flex = harness.sensorDevices[1] as string;
+      await harness.run();
+      harness.simulator.setOnline(flex, false);
+      for (let run = 0; run < 12; run++) {
+        harness.clock.advance(6 * HOUR);
+        await harness.run();
+      }
+
+      const before = harness.simulator.requestLog.length;
+      harness.clock.advance(5 * MINUTE);
+      await harness.run();
+      const readingsCalls = harness.simulator.requestLog
+        .slice(before)
+        .filter((request) => request.path === "/v1/readings/" && request.query.device === flex);
+      // Three days offline: one short window, not three days in 6-hour steps.
+      expect(readingsCalls).to.have.length(1);
+      const [range] = String(readingsCalls[0]?.query.created__range).split(",");
+      expect(Date.parse(range as string)).to.be.at.least(harness.clock.now() - 30 * MINUTE);
+      const record = await harness.deviceRecord(flex);
+      expect(Date.parse(record?.lastReadingAt as string)).to.be.below(start + MINUTE);
+    });
+
+    it("gives every minute and rollup an expiry when a retention is set", async () => {
+      harness = await startCaptureHarness();
+      await harness.run({ settings: { retentionDays: 30 } });
+
+      const items = await harness.scanReadings();
+      expect(items.length).to.be.greaterThan(2900);
+      for (const item of items) {
+        const expected = Math.floor(Date.parse(item.time as string) / 1000) + 30 * 86_400;
+        expect(item.expiresAt, String(item.period)).to.equal(expected);
+      }
+
+      // Changing the retention rewrites what the next window touches with the new expiry.
+      harness.clock.advance(5 * MINUTE);
+      await harness.run({ settings: { retentionDays: 7 } });
+      const recent = (await harness.scanReadings()).filter(
+        (item) => Date.parse(item.time as string) >= harness.clock.now() - 10 * MINUTE,
+      );
+      expect(recent.length).to.be.greaterThan(0);
+      for (const item of recent) {
+        const expected = Math.floor(Date.parse(item.time as string) / 1000) + 7 * 86_400;
+        expect(item.expiresAt, String(item.period)).to.equal(expected);
       }
     });
   });
@@ -185,11 +265,12 @@ describe("poll cycle against the Canary simulator and dynalite", () => {
     it("completes the data after a run whose writes fail midway", async () => {
       harness = await startCaptureHarness();
       proxy = await startDynamoProxy(harness.dynamo.endpoint);
-      proxy.failWritesAfter(700);
+      // Early in the first step, so the lost part lies far outside the next run's overlap.
+      proxy.failWritesAfter(100);
 
       const killed = await harness.run({ dynamoEndpoint: proxy.endpoint });
       expect(killed.ok).to.equal(false);
-      expect(proxy.itemsWritten).to.be.within(1, 700);
+      expect(proxy.itemsWritten).to.be.within(1, 100);
       const partial = await harness.storedMinutes(harness.sensorDevices[0] as string);
       expect(partial.size).to.be.lessThan(1440);
 
@@ -235,6 +316,11 @@ function assertRollup(item: Record<string, unknown>, minutes: Record<string, unk
   const max = item.max as Record<string, number>;
   const sensors = Object.keys(count).sort();
   expect(sensors.length).to.be.greaterThan(0);
+  // Every sensor the minutes hold is rolled up, and no other.
+  const inMinutes = new Set(
+    minutes.flatMap((minute) => SENSORS.filter((sensor) => typeof minute[sensor] === "number")),
+  );
+  expect(sensors).to.deep.equal([...inMinutes].sort());
   for (const sensor of sensors) {
     const values = minutes
       .map((minute) => minute[sensor])

@@ -1,11 +1,15 @@
 import * as lib from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
+import { createCanaryClient } from "../../runtime/canary/client";
+import { createKmsBox } from "../../runtime/secrets/kms";
+import { type CanaryProxy, startCanaryProxy } from "../support/canary-proxy";
 import {
   type CaptureHarness,
   SIMULATED_PASSWORD,
   SIMULATED_USERNAME,
   startCaptureHarness,
 } from "../support/capture";
+import { KMS_CREDENTIALS, startKmsStandIn } from "../support/kms";
 
 const MINUTE = 60_000;
 
@@ -126,5 +130,90 @@ describe("Canary token lifecycle in the poll cycle", () => {
     expect(summary.ok).to.equal(false);
     expect(summary.error).to.match(/refused the configured token/);
     expect(harness.simulator.logins).to.equal(0);
+  });
+
+  describe("behind a proxy that answers 401 in Canary's place", () => {
+    let proxy: CanaryProxy;
+    afterEach(async () => {
+      await proxy.close();
+    });
+    const through = (url: string) =>
+      createCanaryClient({ baseUrl: url, clock: harness.clock, timeoutMs: 300 });
+
+    it("shares one new login between devices refused at the same moment", async () => {
+      harness = await startCaptureHarness();
+      proxy = await startCanaryProxy(harness.simulator.url);
+      const canary = through(proxy.url);
+      await harness.run({ canary });
+      const stored = await harness.dynamo.doc.send(
+        new lib.GetCommand({
+          TableName: harness.dynamo.tables.metadata,
+          Key: { pk: "auth", sk: "token" },
+        }),
+      );
+      proxy.refusedOnReadings.add(await harness.box.open("canary-token", stored.Item?.sealed));
+
+      harness.clock.advance(5 * MINUTE);
+      const refused = await harness.run({ canary, settings: { concurrency: 2 } });
+
+      expect(proxy.refusals).to.equal(2);
+      expect(refused).to.include({ ok: true, logins: 1, polled: 2 });
+      expect(harness.simulator.logins).to.equal(2);
+    });
+
+    it("logs in once, not once a run, while every token is refused", async () => {
+      harness = await startCaptureHarness();
+      proxy = await startCanaryProxy(harness.simulator.url);
+      const canary = through(proxy.url);
+      await harness.run({ canary });
+      proxy.refuseAllTokens = true;
+
+      const runs = [];
+      for (let run = 0; run < 6; run++) {
+        harness.clock.advance(5 * MINUTE);
+        runs.push(await harness.run({ canary }));
+      }
+
+      // One login replaced the refused token; when that one was refused too, no more.
+      expect(harness.simulator.logins).to.equal(2);
+      expect(runs.every((summary) => !summary.ok)).to.equal(true);
+      expect(runs[1]?.error).to.match(/401 to a token obtained at .*no new login/);
+
+      // After the cool-down one more login is allowed.
+      harness.clock.advance(60 * MINUTE);
+      await harness.run({ canary });
+      expect(harness.simulator.logins).to.equal(3);
+    });
+
+    it("does not log in twice in one run when a fresh token is refused", async () => {
+      harness = await startCaptureHarness();
+      proxy = await startCanaryProxy(harness.simulator.url);
+      proxy.refuseAllTokens = true;
+
+      const summary = await harness.run({ canary: through(proxy.url) });
+
+      expect(summary).to.include({ ok: false, logins: 1 });
+      expect(summary.error).to.match(/401 to a token obtained in this run/);
+      expect(harness.simulator.logins).to.equal(1);
+    });
+  });
+
+  it("does not log in when the key service is down, since the stored token is still good", async () => {
+    harness = await startCaptureHarness();
+    const kms = await startKmsStandIn();
+    const box = createKmsBox({
+      keyId: kms.keyId,
+      endpoint: kms.endpoint,
+      region: "us-east-1",
+      credentials: KMS_CREDENTIALS,
+    });
+    expect((await harness.run({ box })).logins).to.equal(1);
+    await kms.close();
+
+    harness.clock.advance(5 * MINUTE);
+    const outage = await harness.run({ box });
+
+    expect(outage).to.include({ ok: false, logins: 0 });
+    expect(harness.simulator.logins).to.equal(1);
   });
 });

@@ -6,7 +6,7 @@ import { type CanaryClientOptions, createCanaryClient } from "../../runtime/cana
 import { CanarySimulator, type CanarySimulatorOptions } from "../../runtime/canary/simulator";
 import type { CanaryClient } from "../../runtime/canary/types";
 import { SENSORLESS_DEVICE_TYPES } from "../../runtime/canary/types";
-import { groupByMinute, sensorValues } from "../../runtime/capture/minutes";
+import { sensorValues } from "../../runtime/capture/minutes";
 import { type PollSettings, type PollSummary, runPoll } from "../../runtime/capture/poll";
 import type { Credentials } from "../../runtime/capture/session";
 import { ManualClock } from "../../runtime/clock";
@@ -54,6 +54,10 @@ export interface RunOptions {
   settings?: Partial<PollSettings>;
   /** Send DynamoDB traffic here instead of straight to dynalite (a fault proxy). */
   dynamoEndpoint?: string;
+  /** Another Canary client, e.g. one pointed at a fault proxy. */
+  canary?: CanaryClient;
+  /** Another secret box, e.g. a KMS one. */
+  box?: SecretBox;
 }
 
 export async function startCaptureHarness(
@@ -102,14 +106,14 @@ export async function startCaptureHarness(
         const summary = await runPoll({
           clock,
           log,
-          canary,
+          canary: runOptions.canary ?? canary,
           credentials: runOptions.credentials ?? {
             username: SIMULATED_USERNAME,
             password: SIMULATED_PASSWORD,
           },
           dynamo: proxied?.doc ?? dynamo.doc,
           tables: dynamo.tables,
-          box: harness.box,
+          box: runOptions.box ?? harness.box,
           settings: runOptions.settings,
         });
         if (summary.error) errors.push(summary.error);
@@ -133,12 +137,14 @@ export async function startCaptureHarness(
     },
 
     expectedMinutes(deviceId, from, to) {
-      const minutes = groupByMinute(simulator.readingsBetween(deviceId, from, to));
-      return new Map(
-        [...minutes]
-          .sort(([a], [b]) => a - b)
-          .map(([start, values]) => [`${new Date(start).toISOString().slice(0, 19)}Z`, values]),
-      );
+      // Grouped here, not by the code under test: the minute is the reading's time with
+      // its seconds cut off, and each sensor reports once a minute.
+      const minutes = new Map<string, SensorValues>();
+      for (const reading of simulator.readingsBetween(deviceId, from, to)) {
+        const minute = `${new Date(reading.time).toISOString().slice(0, 16)}:00Z`;
+        minutes.set(minute, { ...minutes.get(minute), [reading.sensor]: reading.value });
+      }
+      return new Map([...minutes].sort(([a], [b]) => a.localeCompare(b)));
     },
 
     async deviceRecord(deviceId) {
