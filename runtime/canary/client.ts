@@ -3,6 +3,8 @@ import type { Logger } from "../log";
 import { SENSORS, type Sensor } from "../store/tables";
 import {
   CanaryHttpError,
+  CanaryIncompleteListingError,
+  CanaryThrottledError,
   CanaryUnauthorizedError,
   LoginRejectedError,
   MfaRequiredError,
@@ -25,13 +27,25 @@ export interface CanaryClientOptions {
   clientSecret?: string;
   /** Sent on every request. @default "Canary/5.9.0 (iPhone; iOS 15.4.1; Scale/3.00)" */
   userAgent?: string;
-  /** Limit for one request, response body included, in real time. @default 10000 */
+  /** Limit for one data request, response body included, in real time. @default 10000 */
   timeoutMs?: number;
-  /** Retries after the first attempt of one request (so up to 1 + maxRetries attempts). @default 4 */
+  /**
+   * Limit for one login request, in real time. Longer than `timeoutMs` because a login that
+   * times out is not repeated (Canary may have processed it and e-mailed the owner), so a
+   * slow answer is worth waiting for. @default 30000
+   */
+  loginTimeoutMs?: number;
+  /**
+   * Retries after the first attempt of one request (so up to 1 + maxRetries attempts); also
+   * how many times a readings listing that came back short is fetched again. @default 4
+   */
   maxRetries?: number;
   /** Ceiling of the first backoff; it doubles per retry. @default 500 */
   baseDelayMs?: number;
-  /** Longest wait between attempts, `Retry-After` included. @default 30000 */
+  /**
+   * Longest wait between attempts. A `Retry-After` asking for longer gives the request up at
+   * once with CanaryThrottledError rather than retrying early. @default 30000
+   */
   maxDelayMs?: number;
   /** Most pages followed through `meta.next` for one listing. @default 1000 */
   maxPages?: number;
@@ -64,6 +78,20 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 /** `2024-06-16T19:04:12`, optionally with fractional seconds and a zone. */
 const CREATED = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/;
 
+/**
+ * Socket error codes (undici's fetch puts them in `error.cause.code`) of a connection that
+ * was never established, so the request cannot have reached Canary.
+ */
+const NEVER_SENT_CODES: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EADDRNOTAVAIL",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
 /** What one attempt of a request came to. */
 type Outcome<T> =
   | { kind: "done"; value: T }
@@ -75,6 +103,15 @@ interface Exchange<T> {
   url: URL;
   headers: Record<string, string>;
   body?: string;
+  /** Real-time limit of one attempt. */
+  timeoutMs: number;
+  /**
+   * Whether an attempt whose answer was lost may be repeated. False for a login: only a
+   * connection that was never established is retried, since any other may have been processed.
+   */
+  repeatable: boolean;
+  /** What a lost answer of an unrepeatable request means for the caller. */
+  lostAnswer?: string;
   /** Turns a response into an outcome; `json` is undefined when the body is not JSON. */
   interpret: (response: Response, json: unknown) => Outcome<T>;
 }
@@ -82,6 +119,8 @@ interface Exchange<T> {
 interface Page {
   next: string | null;
   objects: unknown[];
+  /** `meta.total_count` when it is a count; the rows the whole listing should hold. */
+  totalCount?: number;
 }
 
 /**
@@ -111,6 +150,7 @@ export function createCanaryClient(options: CanaryClientOptions): CanaryClient {
   const clientSecret = options.clientSecret ?? DEFAULT_CLIENT_SECRET;
   const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const loginTimeoutMs = options.loginTimeoutMs ?? 30_000;
   const maxRetries = options.maxRetries ?? 4;
   const maxDelayMs = options.maxDelayMs ?? 30_000;
   const maxPages = options.maxPages ?? 1000;
@@ -125,7 +165,7 @@ export function createCanaryClient(options: CanaryClientOptions): CanaryClient {
     new URL(`${base.origin}${basePath}${path}${query}`);
 
   async function attempt<T>(exchange: Exchange<T>): Promise<Outcome<T>> {
-    const { method, url } = exchange;
+    const { method, url, timeoutMs } = exchange;
     const where = describeUrl(url);
     const signal = AbortSignal.timeout(timeoutMs);
     let response: Response;
@@ -137,10 +177,15 @@ export function createCanaryClient(options: CanaryClientOptions): CanaryClient {
         signal,
       });
     } catch (error) {
-      // No response: nothing was answered, so any call may be repeated (see login).
+      const detail = networkDetail(error, timeoutMs);
+      if (exchange.repeatable || neverSent(error)) {
+        return { kind: "retry", error: new CanaryHttpError(0, method, where, detail) };
+      }
+      // A timeout or a reset after the request went out: Canary may have processed it.
+      const consequence = exchange.lostAnswer ?? "Canary may have processed it; not repeated";
       return {
-        kind: "retry",
-        error: new CanaryHttpError(0, method, where, networkDetail(error, timeoutMs)),
+        kind: "fail",
+        error: new CanaryHttpError(0, method, where, `${detail}; ${consequence}`),
       };
     }
 
@@ -148,14 +193,14 @@ export function createCanaryClient(options: CanaryClientOptions): CanaryClient {
     try {
       text = await response.text();
     } catch (error) {
-      // The status line arrived but the body did not; only data calls are safe to repeat.
+      // The status line arrived but the body did not, so the request was processed.
       const failure = new CanaryHttpError(
         response.status,
         method,
         where,
         `the response body was cut off (${networkDetail(error, timeoutMs)})`,
       );
-      return method === "GET"
+      return exchange.repeatable
         ? { kind: "retry", error: failure }
         : { kind: "fail", error: failure };
     }
@@ -166,14 +211,27 @@ export function createCanaryClient(options: CanaryClientOptions): CanaryClient {
     for (let retry = 0; ; retry++) {
       const outcome = await attempt(exchange);
       if (outcome.kind === "done") return outcome.value;
-      if (outcome.kind === "fail" || retry >= maxRetries) throw outcome.error;
+      if (outcome.kind === "fail") throw outcome.error;
 
-      const delayMs = Math.min(maxDelayMs, outcome.retryAfterMs ?? backoffDelay(retry, backoff));
+      // Retry-After is Canary's word: retrying sooner would only be declined again.
+      const { error, retryAfterMs } = outcome;
+      if (retryAfterMs !== undefined && retryAfterMs > maxDelayMs) {
+        throw new CanaryThrottledError(
+          error.status,
+          error.method,
+          error.url,
+          retryAfterMs,
+          maxDelayMs,
+        );
+      }
+      if (retry >= maxRetries) throw error;
+
+      const delayMs = retryAfterMs ?? backoffDelay(retry, backoff);
       log?.warn("canary request failed; retrying", {
         method: exchange.method,
         url: describeUrl(exchange.url),
-        status: outcome.error.status,
-        error: outcome.error.message,
+        status: error.status,
+        error: error.message,
         attempt: retry + 1,
         delayMs,
       });
@@ -194,6 +252,8 @@ export function createCanaryClient(options: CanaryClientOptions): CanaryClient {
     return send<Page>({
       method: "GET",
       url,
+      timeoutMs,
+      repeatable: true,
       headers: {
         Authorization: `Bearer ${token}`,
         Accept: "application/json",
@@ -229,12 +289,19 @@ export function createCanaryClient(options: CanaryClientOptions): CanaryClient {
     });
   }
 
-  /** Every row of a listing, following `meta.next` on Canary's host only. */
-  async function getAll(token: string, first: URL): Promise<{ rows: unknown[]; pages: number }> {
+  /**
+   * Every row of a listing, following `meta.next` on Canary's host only. `totalCount` is
+   * the first page's `meta.total_count`, when it is a count.
+   */
+  async function getAll(
+    token: string,
+    first: URL,
+  ): Promise<{ rows: unknown[]; pages: number; totalCount?: number }> {
     const rows: unknown[] = [];
     const seen = new Set<string>();
     let url: URL | null = first;
     let pages = 0;
+    let totalCount: number | undefined;
     while (url) {
       if (pages >= maxPages || seen.has(url.href)) {
         throw new CanaryHttpError(
@@ -248,11 +315,52 @@ export function createCanaryClient(options: CanaryClientOptions): CanaryClient {
       }
       seen.add(url.href);
       const page = await getPage(token, url);
+      if (pages === 0) totalCount = page.totalCount;
       pages++;
       for (const row of page.objects) rows.push(row);
       url = page.next === null ? null : resolveNext(page.next, url);
     }
-    return { rows, pages };
+    return { rows, pages, totalCount };
+  }
+
+  /**
+   * A listing that holds at least the `meta.total_count` rows its first page announced. Canary
+   * returns readings grouped by sensor type, so a listing that ends early (a paging cap) can
+   * lack whole sensor types; it is fetched again, up to `maxRetries` times. More rows than
+   * announced are fine: readings created while paging shift later pages.
+   */
+  async function getComplete(
+    token: string,
+    first: URL,
+  ): Promise<{ rows: unknown[]; pages: number }> {
+    for (let retry = 0; ; retry++) {
+      const listing = await getAll(token, first);
+      const expected = listing.totalCount;
+      if (expected === undefined || listing.rows.length >= expected) return listing;
+
+      const received = listing.rows.length;
+      if (retry >= maxRetries) {
+        throw new CanaryIncompleteListingError(
+          200,
+          "GET",
+          describeUrl(first),
+          received,
+          expected,
+          retry + 1,
+        );
+      }
+      const delayMs = backoffDelay(retry, backoff);
+      log?.warn("canary listing was short; fetching it again", {
+        url: describeUrl(first),
+        error: `${received} of ${expected} rows arrived`,
+        rows: received,
+        totalCount: expected,
+        pages: listing.pages,
+        attempt: retry + 1,
+        delayMs,
+      });
+      await clock.sleep(delayMs);
+    }
   }
 
   function resolveNext(next: string, current: URL): URL {
@@ -290,10 +398,14 @@ export function createCanaryClient(options: CanaryClientOptions): CanaryClient {
           "User-Agent": userAgent,
         },
         body: form.toString(),
+        timeoutMs: loginTimeoutMs,
         // Every login the server processes e-mails the owner a security alert. A login is
-        // repeated only when the server said it did not process it (429, 503) or when no
-        // response came back at all, which costs at most the one alert the next poll's login
-        // would cost anyway. A 500 or a cut-off 200 may follow a processed login: not repeated.
+        // repeated only when Canary said it did not process it (429, 503) or when the
+        // connection was never established. A timeout or reset after the form went out, a 500
+        // or a cut-off 200 may follow a processed login: not repeated, the next run logs in.
+        repeatable: false,
+        lostAnswer:
+          "Canary may have processed the login (each one e-mails the owner), so it is not repeated; the next poll run logs in again",
         interpret: (response, json) => {
           const status = response.status;
           if (status >= 200 && status < 300) {
@@ -319,6 +431,8 @@ export function createCanaryClient(options: CanaryClientOptions): CanaryClient {
     },
 
     async listDevices(token) {
+      // Not held to total_count: a device missing from one listing is polled on the next run,
+      // from its cursor, while readings missing from a window would be skipped for good.
       const { rows } = await getAll(token, endpoint(LOCATIONS_PATH));
       const devices = new Map<string, CanaryDevice>();
       for (const location of rows) {
@@ -338,7 +452,7 @@ export function createCanaryClient(options: CanaryClientOptions): CanaryClient {
       if (to < from) return { readings: [], unparseable: 0, unknownSensor: 0, pages: 0 };
       const range = `${isoSeconds(from)},${isoSeconds(to)}`;
       const query = `?created__range=${range}&device=${encodeURIComponent(deviceId)}&limit=0`;
-      const { rows, pages } = await getAll(token, endpoint(READINGS_PATH, query));
+      const { rows, pages } = await getComplete(token, endpoint(READINGS_PATH, query));
 
       // Offsets can shift between pages while new readings arrive, repeating a row; the
       // (sensor, time) pair is the key, never the placeholder row id.
@@ -398,6 +512,18 @@ function networkDetail(error: unknown, timeoutMs: number): string {
   return code ?? (error instanceof Error ? error.name : "unknown error");
 }
 
+/** Whether a fetch failure proves the request never left this machine (see NEVER_SENT_CODES). */
+function neverSent(error: unknown): boolean {
+  const cause = error instanceof Error ? (error as { cause?: unknown }).cause : undefined;
+  if (!isRecord(cause)) return false;
+  // With several addresses to try, Node reports an AggregateError of each connect failure.
+  const causes = Array.isArray(cause.errors) ? cause.errors : [cause];
+  return (
+    causes.length > 0 &&
+    causes.every((each) => isRecord(each) && NEVER_SENT_CODES.has(String(each.code)))
+  );
+}
+
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -415,11 +541,14 @@ function asPage(json: unknown): Page | undefined {
   const meta = json.meta;
   if (meta === undefined || meta === null) return { next: null, objects: json.objects };
   if (!isRecord(meta)) return undefined;
+  const total = meta.total_count;
+  const counted =
+    typeof total === "number" && Number.isInteger(total) && total >= 0 ? { totalCount: total } : {};
   const next = meta.next;
   if (next === undefined || next === null || next === "")
-    return { next: null, objects: json.objects };
+    return { next: null, objects: json.objects, ...counted };
   if (typeof next !== "string") return undefined;
-  return { next, objects: json.objects };
+  return { next, objects: json.objects, ...counted };
 }
 
 function asGrant(json: unknown): TokenGrant | undefined {

@@ -135,6 +135,16 @@ export function reportSecond(seed: number, deviceId: number, minute: number): nu
   return hash32(seed, deviceId, minute, 7) % 60;
 }
 
+/** Second within the minute at which one sensor type of a device reports, when staggered. */
+export function sensorReportSecond(
+  seed: number,
+  deviceId: number,
+  sensorTypeId: number,
+  minute: number,
+): number {
+  return hash32(seed, deviceId, minute, 7, sensorTypeId) % 60;
+}
+
 /**
  * The value of `sensor` on `deviceId` in the minute `minute` (minutes since the epoch).
  * Indoor values follow a daily cycle (UTC) with a per-device phase and a little noise.

@@ -5,6 +5,7 @@ import {
   reportSecond,
   SENSOR_TYPE_IDS,
   type SimDevice,
+  sensorReportSecond,
   sensorStatus,
   sensorsOf,
   sensorValue,
@@ -29,6 +30,8 @@ export interface WorldSettings {
   historyHours: number;
   unknownValueRate: number;
   unknownSensorType: boolean;
+  /** Each sensor reports at its own second of a minute rather than the device's one. */
+  staggerSensors: boolean;
 }
 
 export interface SimLocation {
@@ -53,10 +56,17 @@ interface SensorGroup {
 const FIRST_LOCATION_ID = 501;
 const HOUR_MS = 3_600_000;
 
+/** Time first, then sensor name: the order the client returns readings in. */
+function byTimeThenSensor(a: Reading, b: Reading): number {
+  if (a.time !== b.time) return a.time - b.time;
+  return a.sensor < b.sensor ? -1 : a.sensor > b.sensor ? 1 : 0;
+}
+
 /**
  * The devices behind the simulator and the readings they have created by `clock.now()`.
  * Nothing is stored: a reading exists for every minute of every sensor, at the second the
- * device reports in that minute, within the history, unless the device was offline.
+ * device (or, with `staggerSensors`, the sensor) reports in that minute, within the history,
+ * unless the device was offline.
  */
 export class SimWorld {
   readonly locations: SimLocation[] = [];
@@ -112,7 +122,8 @@ export class SimWorld {
     const state = this.state(deviceId);
     if (!state || !sensorsOf(state.device).includes(sensor)) return undefined;
     const minute = Math.floor(minuteStartMs / MINUTE_MS);
-    if (!this.served(state, this.createdAt(state, minute))) return undefined;
+    const created = this.createdAt(state, SENSOR_TYPE_IDS[sensor], minute);
+    if (!this.served(state, created)) return undefined;
     if (this.isUnknown(state, sensor, minute)) return undefined;
     return sensorValue(this.seed, state.device.id, sensor, minute);
   }
@@ -121,19 +132,19 @@ export class SimWorld {
   readingsBetween(deviceId: string | number, fromMs: number, toMs: number): Reading[] {
     const state = this.state(deviceId);
     if (!state) return [];
-    const sensors = [...sensorsOf(state.device)].sort();
     const readings: Reading[] = [];
-    for (const minute of this.servedMinutes(state, fromMs, toMs).reverse()) {
-      for (const sensor of sensors) {
+    for (const sensor of sensorsOf(state.device)) {
+      const typeId = SENSOR_TYPE_IDS[sensor];
+      for (const minute of this.servedMinutes(state, typeId, fromMs, toMs)) {
         if (this.isUnknown(state, sensor, minute)) continue;
         readings.push({
           sensor,
-          time: this.createdAt(state, minute),
+          time: this.createdAt(state, typeId, minute),
           value: sensorValue(this.seed, state.device.id, sensor, minute),
         });
       }
     }
-    return readings;
+    return readings.sort(byTimeThenSensor);
   }
 
   /**
@@ -150,13 +161,19 @@ export class SimWorld {
   ): { rows: SimRow[]; total: number } {
     const state = this.state(deviceId);
     if (!state) return { rows: [], total: 0 };
-    const minutes = this.servedMinutes(state, fromMs, toMs);
-    const groups = this.sensorGroups(state);
-    const total = minutes.length * groups.length;
+    const groups = this.sensorGroups(state).map((group) => ({
+      group,
+      minutes: this.servedMinutes(state, group.id, fromMs, toMs),
+    }));
+    const total = groups.reduce((sum, { minutes }) => sum + minutes.length, 0);
     const rows: SimRow[] = [];
-    for (let index = offset; index < Math.min(total, offset + limit); index++) {
-      const group = groups[Math.floor(index / minutes.length)] as SensorGroup;
-      rows.push(this.row(state, group, minutes[index % minutes.length] as number));
+    let start = 0;
+    for (const { group, minutes } of groups) {
+      const end = start + minutes.length;
+      for (let index = Math.max(offset, start); index < Math.min(end, offset + limit); index++) {
+        rows.push(this.row(state, group, minutes[index - start] as number));
+      }
+      start = end;
     }
     return { rows, total };
   }
@@ -169,8 +186,13 @@ export class SimWorld {
     return this.states.find((state) => String(state.device.id) === String(deviceId));
   }
 
-  private createdAt(state: DeviceState, minute: number): number {
-    return minute * MINUTE_MS + reportSecond(this.seed, state.device.id, minute) * 1000;
+  /** When the reading of sensor type `typeId` in `minute` was created. */
+  private createdAt(state: DeviceState, typeId: number, minute: number): number {
+    const { id } = state.device;
+    const second = this.settings.staggerSensors
+      ? sensorReportSecond(this.seed, id, typeId, minute)
+      : reportSecond(this.seed, id, minute);
+    return minute * MINUTE_MS + second * 1000;
   }
 
   private served(state: DeviceState, created: number): boolean {
@@ -187,8 +209,16 @@ export class SimWorld {
     );
   }
 
-  /** Minutes whose reading was created within [fromMs, toMs] and is served, newest first. */
-  private servedMinutes(state: DeviceState, fromMs: number, toMs: number): number[] {
+  /**
+   * Minutes whose reading of sensor type `typeId` was created within [fromMs, toMs] and is
+   * served, newest first.
+   */
+  private servedMinutes(
+    state: DeviceState,
+    typeId: number,
+    fromMs: number,
+    toMs: number,
+  ): number[] {
     const now = this.clock.now();
     const low = Math.floor(
       Math.max(fromMs, now - this.settings.historyHours * HOUR_MS) / MINUTE_MS,
@@ -196,7 +226,7 @@ export class SimWorld {
     const high = Math.floor(Math.min(toMs, now) / MINUTE_MS);
     const minutes: number[] = [];
     for (let minute = high; minute >= low; minute--) {
-      const created = this.createdAt(state, minute);
+      const created = this.createdAt(state, typeId, minute);
       if (created >= fromMs && created <= toMs && this.served(state, created)) minutes.push(minute);
     }
     return minutes;
@@ -217,7 +247,7 @@ export class SimWorld {
     const base = {
       sensor: group.name,
       sensorTypeId: group.id,
-      created: this.createdAt(state, minute),
+      created: this.createdAt(state, group.id, minute),
     };
     if (!(group.name in SENSOR_TYPE_IDS)) {
       const pressure = 1013 + 10 * (unitHash(this.seed, id, group.id, minute) - 0.5);

@@ -12,13 +12,38 @@ export type { SimDevice } from "./simulator-data";
 export type { SimLocation, SimRow } from "./simulator-world";
 
 /**
- * Ways a request can fail on purpose. "5xx" answers a server error, "429" answers Too Many
- * Requests with `Retry-After`, "timeout" holds the request and then drops the connection,
- * "malformed" answers 200 with a truncated JSON body, "reset" drops the connection at once.
+ * Ways a request can fail on purpose.
+ * - "5xx" answers a server error; "429" answers Too Many Requests with `Retry-After`.
+ * - "timeout" holds the request and then drops the connection; "reset" drops it at once.
+ *   Both happen before the request is processed: a login is not counted.
+ * - "processedThenDropped" processes the request (a login is counted and its token issued)
+ *   and then drops the connection without answering, as a reset after the server did its work.
+ * - "malformed" answers 200 with a truncated JSON body.
+ * - "short" answers a listing page whose rows stop halfway, with `meta.next` null but an honest
+ *   `meta.total_count`, as a paging cap would. Listings only; other requests never draw it.
+ * - "dropSensor" leaves the rows of one sensor type (`SimFaults.droppedSensor`) out of a
+ *   readings page, keeping `meta.next` and an honest `meta.total_count`. Readings only.
  */
-export type FaultKind = "5xx" | "429" | "timeout" | "malformed" | "reset";
+export type FaultKind =
+  | "5xx"
+  | "429"
+  | "timeout"
+  | "malformed"
+  | "reset"
+  | "processedThenDropped"
+  | "short"
+  | "dropSensor";
 
-export const FAULT_KINDS: readonly FaultKind[] = ["5xx", "429", "timeout", "malformed", "reset"];
+export const FAULT_KINDS: readonly FaultKind[] = [
+  "5xx",
+  "429",
+  "timeout",
+  "malformed",
+  "reset",
+  "processedThenDropped",
+  "short",
+  "dropSensor",
+];
 
 /** Failures and delays the simulator injects; change them at any time. */
 export interface SimFaults {
@@ -38,6 +63,11 @@ export interface SimFaults {
   timeoutHoldMs: number;
   /** Status of a "5xx". @default 500, 502, 503 or 504, picked by the PRNG */
   serverErrorStatus?: number;
+  /**
+   * `sensor_type.name` whose rows a "dropSensor" leaves out; a page without it is served whole.
+   * @default the first sensor type on the page
+   */
+  droppedSensor?: string;
 }
 
 export interface CanarySimulatorOptions {
@@ -61,6 +91,12 @@ export interface CanarySimulatorOptions {
   unknownValueRate?: number;
   /** Also serve rows of a sensor type the client does not know. @default false */
   unknownSensorType?: boolean;
+  /**
+   * Create each sensor's reading of a minute at its own second, instead of every sensor of a
+   * device at one shared second, so a window edge can fall between the sensors of a minute.
+   * @default false
+   */
+  staggerSensors?: boolean;
 }
 
 export interface SimRequestRecord {
@@ -76,6 +112,8 @@ interface Answer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** A listing fault ("short", "dropSensor") shaped this answer. */
+  faulty?: boolean;
 }
 
 const TOKEN_PATH = "/o/access_token/";
@@ -112,6 +150,8 @@ export class CanarySimulator {
   unknownValueRate: number;
   /** As the option of the same name. */
   unknownSensorType: boolean;
+  /** As the option of the same name; fixed, since changing it would rewrite the history. */
+  readonly staggerSensors: boolean;
 
   /** Login requests the server processed, accepted or not. */
   logins = 0;
@@ -143,6 +183,7 @@ export class CanarySimulator {
     this.locationPageSize = options.locationPageSize ?? 20;
     this.unknownValueRate = options.unknownValueRate ?? 0;
     this.unknownSensorType = options.unknownSensorType ?? false;
+    this.staggerSensors = options.staggerSensors ?? false;
     this.random = seededRandom(this.seed);
 
     this.world = new SimWorld({
@@ -203,7 +244,8 @@ export class CanarySimulator {
 
   /**
    * Makes the next matching requests fail with `kinds`, in order, before any random
-   * failure. `path` limits them to one path, e.g. "/v1/readings/".
+   * failure. `path` limits them to one path, e.g. "/v1/readings/"; a listing fault ("short",
+   * "dropSensor") also waits for a request it fits.
    */
   failNext(kinds: FaultKind | FaultKind[], path?: string): void {
     for (const kind of Array.isArray(kinds) ? kinds : [kinds]) this.scripted.push({ kind, path });
@@ -299,22 +341,30 @@ export class CanarySimulator {
       return;
     }
 
-    const answer = this.route(method, url, request.headers, body);
+    const answer = this.route(method, url, request.headers, body, fault);
+    if (fault === "processedThenDropped") {
+      request.socket.destroy();
+      return;
+    }
     if (fault === "malformed") {
       const text = JSON.stringify(answer.body);
       response.writeHead(200, { "Content-Type": "application/json" });
       response.end(text.slice(0, Math.floor(text.length / 2)));
       return;
     }
-    record.outcome = answer.status;
+    // A listing fault shows in the log only when it shaped a page (not on a 401, say).
+    if (!answer.faulty) record.outcome = answer.status;
     send(response, answer);
   }
 
   private pickFault(path: string, device: string | null): FaultKind | undefined {
-    const index = this.scripted.findIndex((fault) => !fault.path || fault.path === path);
+    const index = this.scripted.findIndex(
+      (fault) => (!fault.path || fault.path === path) && faultApplies(fault.kind, path),
+    );
     if (index >= 0) return this.scripted.splice(index, 1)[0]?.kind;
 
-    const { failureRate, kinds, paths, devices } = this.faults;
+    const { failureRate, paths, devices } = this.faults;
+    const kinds = this.faults.kinds.filter((kind) => faultApplies(kind, path));
     if (failureRate <= 0 || kinds.length === 0) return undefined;
     if (paths && !paths.some((prefix) => path.startsWith(prefix))) return undefined;
     if (devices && (device === null || !devices.includes(device))) return undefined;
@@ -337,7 +387,13 @@ export class CanarySimulator {
     });
   }
 
-  private route(method: string, url: URL, headers: http.IncomingHttpHeaders, body: string): Answer {
+  private route(
+    method: string,
+    url: URL,
+    headers: http.IncomingHttpHeaders,
+    body: string,
+    fault: FaultKind | undefined,
+  ): Answer {
     if (url.pathname === TOKEN_PATH) {
       return method === "POST" ? this.login(headers, body) : methodNotAllowed();
     }
@@ -350,8 +406,8 @@ export class CanarySimulator {
       return { status: 401, body: { detail: "Authentication credentials were not valid." } };
     }
     return url.pathname === LOCATIONS_PATH
-      ? this.locationsPage(url.searchParams)
-      : this.readingsPage(url.searchParams);
+      ? this.locationsPage(url.searchParams, fault)
+      : this.readingsPage(url.searchParams, fault);
   }
 
   private login(headers: http.IncomingHttpHeaders, body: string): Answer {
@@ -391,7 +447,7 @@ export class CanarySimulator {
     };
   }
 
-  private locationsPage(query: URLSearchParams): Answer {
+  private locationsPage(query: URLSearchParams, fault: FaultKind | undefined): Answer {
     const requested = nonNegative(query.get("limit")) ?? 0;
     const limit =
       requested === 0 ? this.locationPageSize : Math.min(requested, this.locationPageSize);
@@ -415,13 +471,12 @@ export class CanarySimulator {
       })),
     }));
     const link = (at: number) => `${LOCATIONS_PATH}?offset=${at}&limit=${limit}`;
-    return {
-      status: 200,
-      body: { meta: pageMeta(limit, offset, locations.length, link), objects },
-    };
+    const meta = pageMeta(limit, offset, locations.length, link);
+    if (fault === "short") return shortPage(meta, objects);
+    return { status: 200, body: { meta, objects } };
   }
 
-  private readingsPage(query: URLSearchParams): Answer {
+  private readingsPage(query: URLSearchParams, fault: FaultKind | undefined): Answer {
     const range = (query.get("created__range") ?? "").split(",");
     const from = parseRangeTime(range[0]);
     const to = parseRangeTime(range[1]);
@@ -459,7 +514,14 @@ export class CanarySimulator {
     const rangeText = `${range[0]},${range[1]}`;
     const link = (at: number) =>
       `${READINGS_PATH}?created__range=${rangeText}&device=${deviceId}&limit=${limit}&offset=${at}`;
-    return { status: 200, body: { meta: pageMeta(limit, offset, total, link), objects } };
+    const meta = pageMeta(limit, offset, total, link);
+    if (fault === "short") return shortPage(meta, objects);
+    if (fault === "dropSensor") {
+      const dropped = this.faults.droppedSensor ?? objects[0]?.sensor_type.name;
+      const kept = objects.filter((row) => row.sensor_type.name !== dropped);
+      return { status: 200, body: { meta, objects: kept }, faulty: true };
+    }
+    return { status: 200, body: { meta, objects } };
   }
 }
 
@@ -480,6 +542,25 @@ function pageMeta(limit: number, offset: number, total: number, link: (offset: n
     offset,
     previous: offset > 0 ? link(Math.max(0, offset - limit)) : null,
     total_count: total,
+  };
+}
+
+/** Listing faults fit listings only, so a scripted one waits for a listing request. */
+function faultApplies(kind: FaultKind, path: string): boolean {
+  if (kind === "short") return path === LOCATIONS_PATH || path === READINGS_PATH;
+  if (kind === "dropSensor") return path === READINGS_PATH;
+  return true;
+}
+
+/** The first half of a page's rows and no `next`, with the real `total_count` kept. */
+function shortPage(meta: ReturnType<typeof pageMeta>, objects: unknown[]): Answer {
+  return {
+    status: 200,
+    body: {
+      meta: { ...meta, next: null },
+      objects: objects.slice(0, Math.floor(objects.length / 2)),
+    },
+    faulty: true,
   };
 }
 

@@ -4,6 +4,8 @@ import { expect } from "chai";
 import { createCanaryClient } from "../../runtime/canary/client";
 import {
   CanaryHttpError,
+  CanaryIncompleteListingError,
+  CanaryThrottledError,
   CanaryUnauthorizedError,
   LoginRejectedError,
   MfaRequiredError,
@@ -156,13 +158,73 @@ describe("Canary client: login", () => {
     expect(sim.clock.sleeps).to.deep.equal([3000, 500]);
   });
 
-  it("retries a login that got no response at all", async () => {
+  it("retries a login whose connection was refused, since it never reached Canary", async () => {
+    // A port nothing listens on until the first backoff, when a token endpoint appears there.
+    const probe = http.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    let logins = 0;
+    const server = http.createServer((_request, response) => {
+      logins++;
+      response.writeHead(200, { "Content-Type": "application/json" });
+      response.end(JSON.stringify({ access_token: "t0k3n" }));
+    });
+    servers.push(server);
+    const clock = new ManualClock(0);
+    const sleep = clock.sleep.bind(clock);
+    clock.sleep = async (ms) => {
+      await sleep(ms);
+      if (!server.listening) {
+        await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+      }
+    };
+    const client = createCanaryClient({ baseUrl: `http://127.0.0.1:${port}`, clock });
+    const grant = await client.login(OWNER.username, OWNER.password);
+
+    expect(grant.accessToken).to.equal("t0k3n");
+    expect(logins).to.equal(1);
+    expect(clock.sleeps).to.have.length(1);
+  });
+
+  for (const kind of ["reset", "timeout", "processedThenDropped"] as const) {
+    it(`does not repeat a login whose answer was lost (${kind}), since Canary may have processed it`, async () => {
+      const sim = await start();
+      sim.simulator.setFaults({ timeoutHoldMs: 1000 });
+      sim.simulator.failNext(kind, TOKEN);
+      const error = await rejection(
+        sim.client({ loginTimeoutMs: 200 }).login(OWNER.username, OWNER.password),
+      );
+
+      expect(error).to.be.instanceOf(CanaryHttpError);
+      expect(error).to.include({ status: 0, method: "POST", url: TOKEN });
+      expect(error.message).to.include("not repeated");
+      expect(sim.simulator.requests[TOKEN]).to.equal(1);
+      expect(sim.clock.sleeps).to.deep.equal([]);
+    });
+  }
+
+  it("makes Canary process exactly one login when the answer to a processed login is lost", async () => {
     const sim = await start();
-    sim.simulator.failNext("reset", TOKEN);
-    const grant = await sim.client().login(OWNER.username, OWNER.password);
+    sim.simulator.failNext("processedThenDropped", TOKEN);
+    const error = await rejection(sim.client().login(OWNER.username, OWNER.password));
+
+    expect(sim.simulator.logins).to.equal(1);
+    expect(sim.simulator.successfulLogins).to.equal(1);
+    expect(error.message).to.match(
+      /^Canary POST \/o\/access_token\/ failed with a network error: .*may have processed/,
+    );
+  });
+
+  it("gives the login its own timeout, loginTimeoutMs, rather than timeoutMs", async () => {
+    const sim = await start();
+    sim.simulator.setFaults({ latencyMs: 300 });
+    const client = sim.client({ timeoutMs: 100, loginTimeoutMs: 2000, maxRetries: 0 });
+    const grant = await client.login(OWNER.username, OWNER.password);
+    const error = await rejection(client.listDevices(grant.accessToken));
 
     expect(grant.accessToken).to.be.a("string");
-    expect(sim.simulator.requests[TOKEN]).to.equal(2);
+    expect(error.message).to.include("no answer within 100 ms");
   });
 
   for (const [kind, status] of [
@@ -317,6 +379,32 @@ describe("Canary client: readings", () => {
     expect(result.readings).to.have.length(118);
   });
 
+  it("keeps the sensors of a minute on the right side of a window edge that splits them", async () => {
+    const sim = await start({ staggerSensors: true });
+    // The first minute of the hour whose four sensors report at four different seconds.
+    const rows = sim.simulator.rowsBetween(PRO, HOUR_FROM, HOUR_TO);
+    const minute = [...new Set(rows.map((row) => Math.floor(row.created / 60_000)))]
+      .sort((a, b) => a - b)
+      .find((candidate) => {
+        const times = rows.filter((row) => Math.floor(row.created / 60_000) === candidate);
+        return new Set(times.map((row) => row.created)).size === 4;
+      });
+    const times = rows
+      .filter((row) => Math.floor(row.created / 60_000) === minute)
+      .map((row) => row.created)
+      .sort((a, b) => a - b);
+    const edge = times[2] as number;
+    const client = sim.client();
+    const token = sim.simulator.issueToken();
+    const before = await client.readings(token, PRO, HOUR_FROM, edge - 1);
+    const after = await client.readings(token, PRO, edge, HOUR_TO);
+
+    expect(before.readings).to.deep.equal(sim.simulator.readingsBetween(PRO, HOUR_FROM, edge - 1));
+    expect(after.readings).to.deep.equal(sim.simulator.readingsBetween(PRO, edge, HOUR_TO));
+    expect(before.readings.filter((r) => r.time >= (minute ?? 0) * 60_000)).to.have.length(2);
+    expect(before.readings.length + after.readings.length).to.equal(240);
+  });
+
   it("counts unknown values and unknown sensor types without returning them", async () => {
     const sim = await start({ unknownValueRate: 0.1, unknownSensorType: true });
     const result = await sim.client().readings(sim.simulator.issueToken(), PRO, DAY_FROM, DAY_TO);
@@ -371,6 +459,128 @@ describe("Canary client: readings", () => {
     );
   });
 
+  it("retries a listing that stops short without a meta.next and returns every reading", async () => {
+    const sim = await start();
+    sim.simulator.failNext("short", READINGS);
+    const log = memoryLogger();
+    const result = await sim
+      .client({ log })
+      .readings(sim.simulator.issueToken(), PRO, HOUR_FROM, HOUR_TO);
+
+    expect(result.readings).to.deep.equal(sim.simulator.readingsBetween(PRO, HOUR_FROM, HOUR_TO));
+    expect(result.readings).to.have.length(240);
+    expect(sim.simulator.requestLog.map((request) => request.outcome)).to.deep.equal([
+      "short",
+      200,
+    ]);
+    expect(sim.clock.sleeps).to.deep.equal([250]);
+    expect(log.lines.join("\n")).to.include("120 of 240");
+  });
+
+  it("retries a listing cut short on a later page, when the first page was whole", async () => {
+    const rows = [0, 1, 2, 3, 4].map((minute) => ({
+      created: `2026-06-16T11:0${minute}:10`,
+      value: "21.5",
+      sensor_type: { id: 2, name: "temperature" },
+    }));
+    const requested: string[] = [];
+    const url = await startRaw((request, response) => {
+      requested.push(request.url ?? "");
+      const second = (request.url ?? "").includes("offset=2");
+      // The first listing's second page stops after one row; the second listing is whole.
+      const cut = requested.length === 2 ? 3 : 5;
+      const meta = {
+        total_count: 5,
+        next: second ? null : "/v1/readings/?offset=2",
+      };
+      response.writeHead(200, { "Content-Type": "application/json" });
+      response.end(
+        JSON.stringify({ meta, objects: second ? rows.slice(2, cut) : rows.slice(0, 2) }),
+      );
+    });
+    const clock = new ManualClock(0);
+    const client = createCanaryClient({ baseUrl: url, clock, random: () => 0.5 });
+    const result = await client.readings("t", PRO, HOUR_FROM, HOUR_TO);
+
+    expect(result.readings).to.have.length(5);
+    expect(result.pages).to.equal(2);
+    expect(requested).to.have.length(4);
+    expect(clock.sleeps).to.deep.equal([250]);
+  });
+
+  it("retries a listing that left out a whole sensor type and returns every sensor", async () => {
+    const sim = await start();
+    sim.simulator.setFaults({ droppedSensor: "temperature" });
+    sim.simulator.failNext("dropSensor", READINGS);
+    const result = await sim.client().readings(sim.simulator.issueToken(), PRO, HOUR_FROM, HOUR_TO);
+
+    expect(result.readings).to.deep.equal(sim.simulator.readingsBetween(PRO, HOUR_FROM, HOUR_TO));
+    expect(result.readings.filter((reading) => reading.sensor === "temperature")).to.have.length(
+      60,
+    );
+    expect(sim.simulator.requestLog.map((request) => request.outcome)).to.deep.equal([
+      "dropSensor",
+      200,
+    ]);
+  });
+
+  it("retries a multi-page listing that lost rows of one sensor type on one page", async () => {
+    const sim = await start();
+    sim.simulator.failNext("dropSensor", READINGS);
+    const result = await sim.client().readings(sim.simulator.issueToken(), PRO, DAY_FROM, DAY_TO);
+
+    expect(result.readings).to.deep.equal(sim.simulator.readingsBetween(PRO, DAY_FROM, DAY_TO));
+    expect(result.pages).to.equal(12);
+    expect(sim.simulator.requests[READINGS]).to.equal(24);
+  });
+
+  for (const kind of ["short", "dropSensor"] as const) {
+    it(`gives up with an error saying the listing was short when every answer is ${kind}`, async () => {
+      const sim = await start();
+      sim.simulator.setFaults({ failureRate: 1, kinds: [kind], paths: [READINGS] });
+      const token = sim.simulator.issueToken();
+      const error = await rejection(sim.client().readings(token, PRO, HOUR_FROM, HOUR_TO));
+
+      expect(error).to.be.instanceOf(CanaryIncompleteListingError);
+      expect(error).to.be.instanceOf(CanaryHttpError);
+      expect(error).to.include({
+        status: 200,
+        method: "GET",
+        url: `${READINGS}?created__range=2026-06-16T11:00:00Z,2026-06-16T11:59:59Z&device=${PRO}&limit=0`,
+        expected: 240,
+      });
+      expect(error.message).to.match(/listing was short: (120|180) of the 240 rows/);
+      expect(error.message).not.to.include(token);
+      expect(sim.simulator.requests[READINGS]).to.equal(5);
+      expect(sim.clock.sleeps).to.deep.equal([250, 500, 1000, 2000]);
+    });
+  }
+
+  it("accepts more rows than meta.total_count, as when readings arrive while paging", async () => {
+    let calls = 0;
+    const url = await startRaw((_request, response) => {
+      calls++;
+      response.writeHead(200, { "Content-Type": "application/json" });
+      const objects = ["11:00:10", "11:01:10"].map((time) => ({
+        created: `2026-06-16T${time}`,
+        value: "21.5",
+        sensor_type: { id: 2, name: "temperature" },
+      }));
+      response.end(JSON.stringify({ meta: { next: null, total_count: 1 }, objects }));
+    });
+    const clock = new ManualClock(0);
+    const result = await createCanaryClient({ baseUrl: url, clock }).readings(
+      "t",
+      PRO,
+      HOUR_FROM,
+      HOUR_TO,
+    );
+
+    expect(result.readings).to.have.length(2);
+    expect(calls).to.equal(1);
+    expect(clock.sleeps).to.deep.equal([]);
+  });
+
   it("returns an empty result for a device without sensors", async () => {
     const sim = await start();
     const result = await sim.client().readings(sim.simulator.issueToken(), VIEW, DAY_FROM, DAY_TO);
@@ -402,16 +612,46 @@ describe("Canary client: retries", () => {
     expect(sim.clock.sleeps).to.deep.equal([495, 0, 1485, 1485]);
   });
 
-  it("waits as long as Retry-After says in seconds, capped at maxDelayMs", async () => {
+  it("waits as long as Retry-After says in seconds", async () => {
     const sim = await start();
     sim.simulator.setFaults({ retryAfter: 7 });
     sim.simulator.failNext("429", LOCATIONS);
     await sim.client().listDevices(sim.simulator.issueToken());
+
+    expect(sim.clock.sleeps).to.deep.equal([7000]);
+  });
+
+  it("gives up at once when Retry-After asks for a longer wait than maxDelayMs", async () => {
+    const sim = await start();
     sim.simulator.setFaults({ retryAfter: 3600 });
     sim.simulator.failNext("429", LOCATIONS);
-    await sim.client({ maxDelayMs: 20_000 }).listDevices(sim.simulator.issueToken());
+    const error = await rejection(
+      sim.client({ maxDelayMs: 20_000 }).listDevices(sim.simulator.issueToken()),
+    );
 
-    expect(sim.clock.sleeps).to.deep.equal([7000, 20_000]);
+    expect(error).to.be.instanceOf(CanaryThrottledError);
+    expect(error).to.include({
+      status: 429,
+      method: "GET",
+      url: LOCATIONS,
+      retryAfterMs: 3_600_000,
+    });
+    expect(error.message).to.include("Canary asked to wait 3600 s");
+    expect(sim.simulator.requests[LOCATIONS]).to.equal(1);
+    expect(sim.clock.sleeps).to.deep.equal([]);
+  });
+
+  it("gives up on a login at once when Retry-After is longer than maxDelayMs", async () => {
+    const sim = await start();
+    sim.simulator.setFaults({ retryAfter: new Date(sim.clock.now() + 120_000).toUTCString() });
+    sim.simulator.failNext("429", TOKEN);
+    const error = await rejection(sim.client().login(OWNER.username, OWNER.password));
+
+    expect(error).to.be.instanceOf(CanaryThrottledError);
+    expect(error).to.include({ status: 429, method: "POST", url: TOKEN });
+    expect(error.message).to.include("Canary asked to wait 120 s");
+    expect(sim.simulator.requests[TOKEN]).to.equal(1);
+    expect(sim.simulator.logins).to.equal(0);
   });
 
   it("waits until the time a Retry-After HTTP date names", async () => {

@@ -301,6 +301,31 @@ describe("Canary simulator: readings it holds", () => {
       expect(sim.simulator.valueAt(PRO, sensor, minute)).to.equal(undefined);
     }
   });
+  it("creates each sensor's reading of a minute at its own second with staggerSensors", async () => {
+    const [shared, staggered] = [await start(), await start({ staggerSensors: true })];
+    const now = shared.clock.now();
+    const secondsPerMinute = (sim: RunningSimulator) => {
+      const seconds = new Map<number, Set<number>>();
+      for (const row of sim.simulator.rowsBetween(PRO, now - 3_600_000, now)) {
+        const minute = Math.floor(row.created / 60_000);
+        seconds.set(minute, (seconds.get(minute) ?? new Set()).add(row.created % 60_000));
+      }
+      return [...seconds.values()].map((set) => set.size);
+    };
+
+    expect(new Set(secondsPerMinute(shared))).to.deep.equal(new Set([1]));
+    const counts = secondsPerMinute(staggered);
+    expect(counts.filter((count) => count > 1).length).to.be.at.least(counts.length - 5);
+    const rows = staggered.simulator.rowsBetween(PRO, now - 3_600_000, now);
+    const readings = staggered.simulator.readingsBetween(PRO, now - 3_600_000, now);
+    expect(readings).to.have.length(rows.length);
+    for (const reading of readings) {
+      const minute = Math.floor(reading.time / 60_000) * 60_000;
+      expect(staggered.simulator.valueAt(PRO, reading.sensor, minute)).to.equal(reading.value);
+    }
+    const times = readings.map((reading) => reading.time);
+    expect(times).to.deep.equal([...times].sort((a, b) => a - b));
+  });
 });
 
 describe("Canary simulator: faults", () => {
@@ -370,5 +395,82 @@ describe("Canary simulator: faults", () => {
 
     expect(Date.now() - started).to.be.below(1000);
     expect(await held).to.be.instanceOf(TypeError);
+  });
+
+  it("answers a short listing page with half its rows, no meta.next and the true total_count", async () => {
+    const sim = await start({ locationPageSize: 1 });
+    sim.simulator.failNext(["short", "short"]);
+    const token = sim.simulator.issueToken();
+    const readings = await getJson<RawPage<RawRow>>(
+      sim,
+      `/v1/readings/?created__range=${HOUR_RANGE}&device=${PRO}&limit=0`,
+      token,
+    );
+    const locations = await getJson<RawPage<unknown>>(sim, "/v1/locations/?limit=1", token);
+
+    expect(readings.meta).to.include({ next: null, total_count: 240 });
+    expect(readings.objects).to.have.length(120);
+    expect(new Set(readings.objects.map((row) => row.sensor_type.name))).to.deep.equal(
+      new Set(["humidity", "temperature"]),
+    );
+    expect(locations.meta).to.include({ next: null, total_count: 2 });
+    expect(locations.objects).to.have.length(0);
+    expect(sim.simulator.requestLog.map((request) => request.outcome)).to.deep.equal([
+      "short",
+      "short",
+    ]);
+  });
+
+  it("leaves one sensor type out of a readings page on dropSensor, keeping next and the total", async () => {
+    const sim = await start();
+    const token = sim.simulator.issueToken();
+    const base = `/v1/readings/?created__range=${HOUR_RANGE}&device=${PRO}`;
+    sim.simulator.failNext("dropSensor");
+    const first = await getJson<RawPage<RawRow>>(sim, `${base}&limit=100`, token);
+    sim.simulator.setFaults({ droppedSensor: "air_quality" });
+    sim.simulator.failNext("dropSensor");
+    const whole = await getJson<RawPage<RawRow>>(sim, `${base}&limit=0`, token);
+    const names = (page: RawPage<RawRow>) => [
+      ...new Set(page.objects.map((row) => row.sensor_type.name)),
+    ];
+
+    expect(first.meta).to.include({ next: `${base}&limit=100&offset=100`, total_count: 240 });
+    expect(names(first)).to.deep.equal(["temperature"]);
+    expect(first.objects).to.have.length(40);
+    expect(whole.meta).to.include({ next: null, total_count: 240 });
+    expect(names(whole)).to.deep.equal(["humidity", "temperature", "wifi"]);
+    expect(whole.objects).to.have.length(180);
+  });
+
+  it("processes a login and then drops the connection on processedThenDropped", async () => {
+    const sim = await start();
+    sim.simulator.failNext("processedThenDropped");
+    const error = await login(sim, OWNER.password).catch((e: unknown) => e);
+
+    expect(error).to.be.instanceOf(TypeError);
+    expect(sim.simulator).to.include({ logins: 1, successfulLogins: 1 });
+    expect(sim.simulator.requestLog[0]?.outcome).to.equal("processedThenDropped");
+  });
+
+  it("keeps a scripted listing fault for the next listing, and never draws one for a login", async () => {
+    const sim = await start();
+    sim.simulator.failNext("dropSensor");
+    sim.simulator.setFaults({ failureRate: 1, kinds: ["short", "dropSensor"] });
+    const right = await login(sim, OWNER.password);
+    const token = sim.simulator.issueToken();
+    sim.simulator.setFaults({ failureRate: 0 });
+    await getJson<RawPage<unknown>>(sim, "/v1/locations/", token);
+    await getJson<RawPage<RawRow>>(
+      sim,
+      `/v1/readings/?created__range=${HOUR_RANGE}&device=${PRO}&limit=0`,
+      token,
+    );
+
+    expect(right.status).to.equal(200);
+    expect(sim.simulator.requestLog.map((request) => request.outcome)).to.deep.equal([
+      200,
+      200,
+      "dropSensor",
+    ]);
   });
 });
