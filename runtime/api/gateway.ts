@@ -1,6 +1,7 @@
 import * as crypto from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import * as net from "node:net";
 import * as ddb from "@aws-sdk/client-dynamodb";
 import { type Clock, systemClock } from "../clock";
 import { createLogger, type Logger } from "../log";
@@ -308,7 +309,8 @@ export function createGateway(options: GatewayOptions): LocalGateway {
         server.once("error", reject);
         server.listen(port, host, () => {
           const address = server?.address() as AddressInfo;
-          resolve(`http://${host}:${address.port}`);
+          // An IPv6 literal needs brackets in a URL.
+          resolve(`http://${net.isIPv6(host) ? `[${host}]` : host}:${address.port}`);
         });
       }),
     close: () =>

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import type * as http from "node:http";
-import type { AddressInfo } from "node:net";
+import type * as net from "node:net";
 import * as path from "node:path";
 import { createGateway } from "../api/gateway";
 import { buildOpenApi } from "../api/openapi";
@@ -9,12 +9,13 @@ import { CanarySimulator } from "../canary/simulator";
 import { type PollSummary, runPoll } from "../capture/poll";
 import type { Credentials } from "../capture/session";
 import { type Clock, systemClock } from "../clock";
-import { createLogger, type LogLevel } from "../log";
+import { createLogger } from "../log";
 import { createLocalBox } from "../secrets/local";
 import { createDynamo, ensureTables } from "../store/dynamo";
 import type { TableNames } from "../store/tables";
 import { loadOrCreateApiKey } from "./api-key";
-import { readLocalConfig } from "./config";
+import { ConfigError, readLocalConfig } from "./config";
+import { createStopOnSignal } from "./shutdown";
 
 // dynalite ships no type declarations: it is a function returning an http.Server.
 const dynalite: (options: { path?: string; createTableMs?: number }) => http.Server =
@@ -44,8 +45,13 @@ export interface LocalInstance {
   demo: boolean;
   /** Runs one poll cycle now (runs never overlap). */
   pollNow(): Promise<PollSummary>;
-  /** Stops polling, waits for a run in progress, and closes every server. */
-  stop(): Promise<void>;
+  /**
+   * Stops polling, waits for a run in progress, and closes every server; later calls get the
+   * first call's result. `waitMs` bounds the wait: after it the run is left unfinished, which
+   * is safe because a run moves a device's cursor only after storing its readings.
+   * @default waitMs: no bound
+   */
+  stop(options?: { waitMs?: number }): Promise<{ pollFinished: boolean }>;
 }
 
 /**
@@ -60,7 +66,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalInstance> 
   const say = options.say ?? ((line: string) => process.stderr.write(`${line}\n`));
   const demo = config.credentials === undefined;
   const log = createLogger({
-    level: (options.env.LOG_LEVEL as LogLevel | undefined) ?? "info",
+    level: config.logLevel,
     write: options.writeLog,
     now: () => clock.now(),
   });
@@ -85,7 +91,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalInstance> 
     const database = dynalite({ path: dbPath, createTableMs: 0 });
     await listen(database, 0, "127.0.0.1");
     closers.push(() => close(database));
-    const dynamoEndpoint = `http://127.0.0.1:${(database.address() as AddressInfo).port}`;
+    const dynamoEndpoint = `http://127.0.0.1:${(database.address() as net.AddressInfo).port}`;
     const dynamo = createDynamo({
       endpoint: dynamoEndpoint,
       region: "local",
@@ -131,7 +137,11 @@ export async function startLocal(options: LocalOptions): Promise<LocalInstance> 
       clock,
       log,
     });
-    const url = await gateway.listen(config.port, config.host);
+    const url = await gateway
+      .listen(config.port, config.host)
+      .catch((error: NodeJS.ErrnoException) => {
+        throw listenError(error, config.host, config.port);
+      });
     closers.push(() => gateway.close());
 
     let running: Promise<PollSummary> | undefined;
@@ -159,6 +169,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalInstance> 
 
     // Poll at once, then every interval; the wait is cut short by stop().
     let stopped = false;
+    let stopping: Promise<{ pollFinished: boolean }> | undefined;
     let wake: () => void = () => undefined;
     const stopSignal = new Promise<void>((resolve) => {
       wake = resolve;
@@ -175,11 +186,25 @@ export async function startLocal(options: LocalOptions): Promise<LocalInstance> 
       apiKey,
       demo,
       pollNow,
-      stop: async () => {
-        stopped = true;
-        wake();
-        await loop.catch(() => undefined);
-        await stopAll();
+      stop: ({ waitMs } = {}) => {
+        stopping ??= (async () => {
+          stopped = true;
+          wake();
+          const finished = loop.then(
+            () => true,
+            () => true,
+          );
+          // A person's patience runs on the wall clock, whatever clock the capture uses.
+          let timer: NodeJS.Timeout | undefined;
+          const late = new Promise<boolean>((resolve) => {
+            if (waitMs !== undefined) timer = setTimeout(() => resolve(false), waitMs);
+          });
+          const pollFinished = await Promise.race([finished, late]);
+          clearTimeout(timer);
+          await stopAll();
+          return { pollFinished };
+        })();
+        return stopping;
       },
     };
   } catch (error) {
@@ -195,6 +220,31 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
   });
 }
 
+/** A listen failure as one line naming HOST and PORT, and what to change. */
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  switch (error.code) {
+    case "EADDRINUSE":
+      return new ConfigError(
+        `PORT ${port} is already in use on HOST ${host}; stop what uses it, or set PORT to another port (0 picks a free one)`,
+      );
+    case "EACCES":
+      return new ConfigError(
+        `PORT ${port} on HOST ${host} needs privileges this process lacks; set PORT to 1024 or above`,
+      );
+    case "EADDRNOTAVAIL":
+      return new ConfigError(
+        `HOST ${host} is not an address of this machine; set HOST to one of its addresses, such as 127.0.0.1`,
+      );
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return new ConfigError(
+        `HOST ${host} does not resolve to an address; set HOST to an IP address or a name this machine resolves`,
+      );
+    default:
+      return new ConfigError(`cannot listen on HOST ${host}, PORT ${port}: ${error.message}`);
+  }
+}
+
 function close(server: http.Server): Promise<void> {
   return new Promise((resolve) => {
     server.closeAllConnections();
@@ -203,30 +253,18 @@ function close(server: http.Server): Promise<void> {
 }
 
 if (require.main === module) {
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  // Exit once stderr has taken the last message: pipes are asynchronous on some systems.
+  const exit = (code: number) => process.stderr.write("", () => process.exit(code));
   startLocal({ env: process.env, cwd: process.cwd(), interactive: process.stderr.isTTY }).then(
     (instance) => {
-      let stopping = false;
-      const stop = () => {
-        if (stopping) return;
-        stopping = true;
-        process.stderr.write("canary-capture: stopping\n");
-        instance.stop().then(
-          () => {
-            process.stderr.write("canary-capture: stopped\n");
-            process.exit(0);
-          },
-          (error: Error) => {
-            process.stderr.write(`canary-capture: stopping failed: ${error.message}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
+      const stopOnSignal = createStopOnSignal({ stop: instance.stop, say, exit });
+      process.on("SIGINT", stopOnSignal);
+      process.on("SIGTERM", stopOnSignal);
     },
     (error: Error) => {
-      process.stderr.write(`canary-capture: ${error.message}\n`);
-      process.exit(1);
+      say(`canary-capture: ${error.message}`);
+      exit(1);
     },
   );
 }

@@ -15,7 +15,23 @@ describe("local mode configuration", () => {
       apiKey: undefined,
       backfillHours: 24,
       retentionDays: 0,
+      logLevel: "info",
     });
+  });
+
+  it("takes a log level, and a host name or IP address to listen on", () => {
+    expect(readLocalConfig({ LOG_LEVEL: "debug" }, cwd).logLevel).to.equal("debug");
+    for (const host of ["localhost", "0.0.0.0", "192.168.1.20", "::1", "::", "nas.home.arpa"]) {
+      expect(readLocalConfig({ HOST: host }, cwd).host).to.equal(host);
+    }
+  });
+
+  it("lets CANARY_API_URL name another Canary when an account is set", () => {
+    const config = readLocalConfig(
+      { CANARY_API_URL: "http://127.0.0.1:9000", CANARY_TOKEN: "abc" },
+      cwd,
+    );
+    expect(config.canaryApiUrl).to.equal("http://127.0.0.1:9000");
   });
 
   it("takes a username and password, or a token", () => {
@@ -58,6 +74,25 @@ describe("local mode configuration", () => {
       /CANARY_API_URL must be an https URL \(http only for localhost\)/,
     ],
     ["a short API key", { API_KEY: "short" }, /API_KEY must be 20 to 128/],
+    [
+      "a log level it does not know",
+      { LOG_LEVEL: "verbose" },
+      /LOG_LEVEL must be one of debug, info, warn, error; it is "verbose"/,
+    ],
+    ["a log level in capitals", { LOG_LEVEL: "INFO" }, /LOG_LEVEL must be one of/],
+    [
+      "a host with a space",
+      { HOST: "my host" },
+      /HOST must be a host name or an IP address.*; it is "my host"/,
+    ],
+    ["a URL as the host", { HOST: "http://127.0.0.1" }, /HOST must be a host name/],
+    ["an IP address out of range", { HOST: "127.0.0.300" }, /HOST must be a host name/],
+    ["an IPv6 address in brackets", { HOST: "[::1]" }, /HOST must be .*without brackets/],
+    [
+      "a Canary URL without an account (the demo would ignore it)",
+      { CANARY_API_URL: "https://canary.example.com" },
+      /CANARY_API_URL needs CANARY_USERNAME and CANARY_PASSWORD, or CANARY_TOKEN/,
+    ],
   ];
   for (const [what, env, message] of refusals) {
     it(`refuses ${what} with an error naming the variable`, () => {

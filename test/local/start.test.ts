@@ -64,7 +64,9 @@ describe("npm start (local mode)", function () {
     expect(fs.statSync(path.join(dataDir, "api-key")).mode & 0o777).to.equal(0o600);
 
     await started.interrupt();
-    expect(started.stderr()).to.match(/canary-capture: stopping\ncanary-capture: stopped\n/);
+    expect(started.stderr()).to.match(
+      /canary-capture: stopping;[^\n]*\ncanary-capture: stopped\n$/,
+    );
     started = undefined;
   });
 
@@ -109,6 +111,76 @@ describe("npm start (local mode)", function () {
     }
   });
 
+  describe("Ctrl-C while a poll waits on an unresponsive Canary", () => {
+    // A Canary that holds every answer far longer than anyone would wait.
+    let canary: CanarySimulator;
+    let env: NodeJS.ProcessEnv;
+    beforeEach(async () => {
+      canary = new CanarySimulator({ clock: systemClock });
+      const url = await canary.start();
+      canary.setFaults({ latencyMs: 10 * 60_000 });
+      env = {
+        DATA_DIR: fs.mkdtempSync(path.join(dataDir, "slow-")),
+        PORT: "0",
+        POLL_INTERVAL: "60",
+        CANARY_API_URL: url,
+        CANARY_USERNAME: "owner@example.com",
+        CANARY_PASSWORD: "correct horse battery staple",
+      };
+    });
+    afterEach(async () => {
+      // Whatever happened above, leave no process behind.
+      if (started?.groupAlive() && started.process.pid)
+        process.kill(-started.process.pid, "SIGKILL");
+      started = undefined;
+      await canary.close();
+    });
+
+    /** Starts, waits until the first poll is stuck on Canary, and presses Ctrl-C once. */
+    const interruptStuckPoll = async (current: Started) => {
+      await current.waitFor(/curl -s -H .*\/devices/, 60_000);
+      await until(() => canary.requestLog.length > 0, 10_000, "no request reached Canary");
+      current.signal("SIGINT");
+      await current.waitFor(/canary-capture: stopping/, 5_000);
+      // A person presses Ctrl-C again after reading the message, not within milliseconds.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(current.groupAlive(), "the first Ctrl-C waits for the poll").to.equal(true);
+      expect(current.stderr()).to.not.match(/without waiting/);
+    };
+
+    it("stops at once on a second Ctrl-C and says it did not wait", async () => {
+      started = npmStart(ROOT, env);
+      await interruptStuckPoll(started);
+
+      started.signal("SIGINT");
+      await within(started.exited, 5_000, "npm start was still running 5 s after a second Ctrl-C");
+
+      expect(started.groupAlive()).to.equal(false);
+      expect(started.stderr()).to.match(
+        /\ncanary-capture: stopped at once without waiting for the poll in progress[^\n]*\n$/,
+      );
+      const output = started.stdout() + started.stderr();
+      expect(output).to.not.include("correct horse battery staple");
+    });
+
+    it("exits with 130 on a second Ctrl-C, and counts one Ctrl-C that npm forwards as one", async () => {
+      // With bash, npm's child is node itself: one Ctrl-C reaches node from the terminal and
+      // again from npm, a millisecond apart. That must not count as a second Ctrl-C.
+      started = npmStart(ROOT, env, { scriptShell: "/bin/bash" });
+      await interruptStuckPoll(started);
+
+      started.signal("SIGINT");
+      const code = await within(
+        started.exited,
+        5_000,
+        "npm start was still running 5 s after a second Ctrl-C",
+      );
+
+      expect(code).to.equal(130);
+      expect(started.stderr()).to.match(/stopped at once without waiting/);
+    });
+  });
+
   it("refuses a bad setting with a clear message and exit code 1", async () => {
     started = npmStart(ROOT, { DATA_DIR: dataDir, POLL_INTERVAL: "soon" });
     const code = await new Promise<number | null>((resolve) =>
@@ -140,5 +212,26 @@ async function waitForLog(started: Started, pattern: RegExp, ms: number): Promis
   while (!pattern.test(started.stdout())) {
     if (Date.now() > deadline) throw new Error(`no ${pattern} in the log within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what} within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Resolves as `promise` does, or rejects with `failure` after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, failure: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(failure)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -5,8 +5,14 @@ export interface Started {
   process: child.ChildProcess;
   stdout(): string;
   stderr(): string;
+  /** Resolves with npm's exit code, which is null when npm itself was ended by a signal. */
+  exited: Promise<number | null>;
   /** Resolves with the first match of `pattern` in stderr, or rejects after `ms`. */
   waitFor(pattern: RegExp, ms: number): Promise<RegExpMatchArray>;
+  /** Sends `signal` to the whole group (npm, the shell, node) without waiting, as a terminal does. */
+  signal(signal: NodeJS.Signals): void;
+  /** Whether any process of the group is still running: npm, the shell or node. */
+  groupAlive(): boolean;
   /**
    * Ctrl-C: SIGINT to the whole group, as a terminal sends it. Resolves with npm's exit
    * code, which is null when npm itself was ended by the signal.
@@ -14,8 +20,21 @@ export interface Started {
   interrupt(): Promise<number | null>;
 }
 
-export function npmStart(cwd: string, env: NodeJS.ProcessEnv): Started {
-  const proc = child.spawn("npm", ["start", "--silent"], {
+export interface NpmStartOptions {
+  /**
+   * npm's `script-shell`. Bash runs a script's single command in its own place (exec), so
+   * npm's child is node itself, as with the default shell on macOS. @default npm's, `sh`
+   */
+  scriptShell?: string;
+}
+
+export function npmStart(
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  options: NpmStartOptions = {},
+): Started {
+  const shell = options.scriptShell ? [`--script-shell=${options.scriptShell}`] : [];
+  const proc = child.spawn("npm", ["start", "--silent", ...shell], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -30,11 +49,21 @@ export function npmStart(cwd: string, env: NodeJS.ProcessEnv): Started {
     err += chunk.toString();
   });
   const exited = new Promise<number | null>((resolve) => proc.once("exit", resolve));
+  const signal = (name: NodeJS.Signals) => {
+    if (proc.exitCode === null && proc.signalCode === null && proc.pid) {
+      try {
+        process.kill(-proc.pid, name);
+      } catch {
+        // The group is already gone.
+      }
+    }
+  };
 
   return {
     process: proc,
     stdout: () => out,
     stderr: () => err,
+    exited,
     waitFor: (pattern, ms) =>
       new Promise((resolve, reject) => {
         const deadline = setTimeout(() => {
@@ -50,14 +79,19 @@ export function npmStart(cwd: string, env: NodeJS.ProcessEnv): Started {
           }
         }, 50);
       }),
-    interrupt: async () => {
-      if (proc.exitCode === null && proc.signalCode === null && proc.pid) {
-        try {
-          process.kill(-proc.pid, "SIGINT");
-        } catch {
-          // The group is already gone.
-        }
+    signal,
+    groupAlive: () => {
+      if (!proc.pid) return false;
+      try {
+        // Signal 0 only asks whether the group still has a member.
+        process.kill(-proc.pid, 0);
+        return true;
+      } catch {
+        return false;
       }
+    },
+    interrupt: async () => {
+      signal("SIGINT");
       return exited;
     },
   };
