@@ -229,10 +229,14 @@ describe("poll cycle against the Canary simulator and dynalite", () => {
 
     it("ends with exactly the simulator's data after repeated runs with 20% of requests failing", async () => {
       // One retry per request: faults get through to the poll cycle, not only to the client.
-      harness = await startCaptureHarness({ seed: 7 }, { maxRetries: 1, baseDelayMs: 200 });
+      // Sensors report at different seconds, so window edges split minutes.
+      harness = await startCaptureHarness(
+        { seed: 7, staggerSensors: true },
+        { maxRetries: 1, baseDelayMs: 200 },
+      );
       harness.simulator.setFaults({
         failureRate: 0.2,
-        kinds: ["5xx", "429", "timeout", "malformed", "reset"],
+        kinds: ["5xx", "429", "timeout", "malformed", "reset", "short", "dropSensor"],
         retryAfter: 2,
         timeoutHoldMs: 600,
       });
