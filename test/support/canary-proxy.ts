@@ -1,5 +1,6 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import { forward } from "./forward";
 
 /**
  * A fault-injecting proxy in front of Canary (the simulator in tests). It forwards every
@@ -34,21 +35,7 @@ export async function startCanaryProxy(target: string): Promise<CanaryProxy> {
       request.resume();
       return;
     }
-    const forwarded = http.request(
-      {
-        host: backend.hostname,
-        port: backend.port,
-        method: request.method,
-        path: request.url,
-        headers: request.headers,
-      },
-      (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      },
-    );
-    forwarded.on("error", () => response.destroy());
-    request.pipe(forwarded);
+    forward(request, response, backend);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
 

@@ -1,5 +1,6 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import { forward } from "./forward";
 
 /**
  * A fault-injecting proxy in front of a DynamoDB endpoint. It forwards every request
@@ -47,21 +48,7 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
         state.itemsWritten += items;
       }
 
-      const forwarded = http.request(
-        {
-          host: backend.hostname,
-          port: backend.port,
-          method: request.method,
-          path: request.url,
-          headers: request.headers,
-        },
-        (answer) => {
-          response.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(response);
-        },
-      );
-      forwarded.on("error", () => response.destroy());
-      forwarded.end(body);
+      forward(request, response, backend, body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
