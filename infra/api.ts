@@ -43,16 +43,19 @@ export class ReadApi extends pulumi.ComponentResource {
   constructor(name: string, args: ReadApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("canary-capture:index:ReadApi", name, {}, opts);
 
+    // Only API Gateway acting for this account may assume the role (no confused deputy).
+    const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
     const role = new aws.iam.Role(
       `${name}-api-role`,
       {
-        assumeRolePolicy: JSON.stringify({
+        assumeRolePolicy: pulumi.jsonStringify({
           Version: "2012-10-17",
           Statement: [
             {
               Effect: "Allow",
               Principal: { Service: "apigateway.amazonaws.com" },
               Action: "sts:AssumeRole",
+              Condition: { StringEquals: { "aws:SourceAccount": account } },
             },
           ],
         }),

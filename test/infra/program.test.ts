@@ -412,6 +412,20 @@ describe("the Pulumi program", () => {
   });
 
   describe("read API", () => {
+    it("lets only API Gateway acting for this account assume the integration role", () => {
+      const integrationRole = run
+        .ofType(TYPES.role)
+        .find((role) => String(role.inputs.assumeRolePolicy).includes("apigateway.amazonaws.com"));
+      expect(statements(integrationRole?.inputs.assumeRolePolicy)).to.deep.equal([
+        {
+          Effect: "Allow",
+          Principal: { Service: "apigateway.amazonaws.com" },
+          Action: "sts:AssumeRole",
+          Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } },
+        },
+      ]);
+    });
+
     it("deploys the OpenAPI document of runtime/api as a regional REST API", () => {
       const api = run.one(TYPES.restApi);
       const integrationRole = run

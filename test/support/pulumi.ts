@@ -119,6 +119,12 @@ const COMPUTED: Record<string, StateOf> = {
 
 /** Data sources the program may call. */
 const CALLS: Record<string, () => Record<string, unknown>> = {
+  "aws:index/getCallerIdentity:getCallerIdentity": () => ({
+    id: ACCOUNT,
+    accountId: ACCOUNT,
+    arn: `arn:aws:iam::${ACCOUNT}:user/deployer`,
+    userId: "AIDAEXAMPLE",
+  }),
   "aws:index/getRegion:getRegion": () => ({
     id: REGION,
     name: REGION,
