@@ -1,6 +1,4 @@
 import * as fs from "node:fs";
-import type * as http from "node:http";
-import type * as net from "node:net";
 import * as path from "node:path";
 import { createGateway } from "../api/gateway";
 import { buildOpenApi } from "../api/openapi";
@@ -11,20 +9,15 @@ import type { Credentials } from "../capture/session";
 import { type Clock, systemClock } from "../clock";
 import { createLogger } from "../log";
 import { createLocalBox } from "../secrets/local";
+import { LOCAL_CREDENTIALS, startDynalite } from "../store/dynalite";
 import { createDynamo, ensureTables } from "../store/dynamo";
 import type { TableNames } from "../store/tables";
 import { loadOrCreateApiKey } from "./api-key";
 import { ConfigError, readLocalConfig } from "./config";
 import { createStopOnSignal } from "./shutdown";
 
-// dynalite ships no type declarations: it is a function returning an http.Server.
-const dynalite: (options: { path?: string; createTableMs?: number }) => http.Server =
-  require("dynalite");
-
 /** Local table names: one machine, one data directory, so fixed names are fine here. */
 const LOCAL_TABLES: TableNames = { readings: "readings", metadata: "metadata" };
-/** dynalite checks that credentials are present, not what they are. */
-const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 
 export interface LocalOptions {
   env: NodeJS.ProcessEnv;
@@ -88,10 +81,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalInstance> 
     // Demo data lives in its own database, so it never mixes with a real account's.
     const dbPath = path.join(config.dataDir, demo ? "demo-dynamodb" : "dynamodb");
     fs.mkdirSync(dbPath, { recursive: true, mode: 0o700 });
-    const database = dynalite({ path: dbPath, createTableMs: 0 });
-    await listen(database, 0, "127.0.0.1");
-    closers.push(() => close(database));
-    const dynamoEndpoint = `http://127.0.0.1:${(database.address() as net.AddressInfo).port}`;
+    const database = await startDynalite({ path: dbPath });
+    closers.push(() => database.close());
+    const dynamoEndpoint = database.endpoint;
     const dynamo = createDynamo({
       endpoint: dynamoEndpoint,
       region: "local",
@@ -213,13 +205,6 @@ export async function startLocal(options: LocalOptions): Promise<LocalInstance> 
   }
 }
 
-function listen(server: http.Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  });
-}
-
 /** A listen failure as one line naming HOST and PORT, and what to change. */
 function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
   switch (error.code) {
@@ -243,13 +228,6 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number): 
     default:
       return new ConfigError(`cannot listen on HOST ${host}, PORT ${port}: ${error.message}`);
   }
-}
-
-function close(server: http.Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
 }
 
 if (require.main === module) {

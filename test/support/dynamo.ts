@@ -1,11 +1,9 @@
 import * as crypto from "node:crypto";
-import type { AddressInfo } from "node:net";
+import { LOCAL_CREDENTIALS, startDynalite } from "../../runtime/store/dynalite";
 import { createDynamo, type Dynamo, ensureTables } from "../../runtime/store/dynamo";
 import type { TableNames } from "../../runtime/store/tables";
 
-// dynalite has no type declarations; it is a function returning an http.Server.
-const dynalite: (options: { path?: string; createTableMs?: number }) => import("node:http").Server =
-  require("dynalite");
+export { LOCAL_CREDENTIALS };
 
 export interface LocalDynamo extends Dynamo {
   endpoint: string;
@@ -13,17 +11,13 @@ export interface LocalDynamo extends Dynamo {
   close(): Promise<void>;
 }
 
-/** Credentials dynalite accepts; it checks that they are present, not what they are. */
-export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
-
 /**
  * Starts an in-memory dynalite on 127.0.0.1 and an ephemeral port and creates both tables
  * under fresh names, so tests sharing one server never see each other's items.
  */
 export async function startDynamo(options: { path?: string } = {}): Promise<LocalDynamo> {
-  const server = dynalite({ createTableMs: 0, ...(options.path ? { path: options.path } : {}) });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await startDynalite(options);
+  const endpoint = server.endpoint;
   const dynamo = createDynamo({ endpoint, region: "us-east-1", credentials: LOCAL_CREDENTIALS });
   const suffix = crypto.randomBytes(4).toString("hex");
   const tables = { readings: `readings-${suffix}`, metadata: `metadata-${suffix}` };
@@ -35,9 +29,7 @@ export async function startDynamo(options: { path?: string } = {}): Promise<Loca
     tables,
     close: async () => {
       dynamo.client.destroy();
-      await new Promise<void>((resolve, reject) =>
-        server.close((error) => (error ? reject(error) : resolve())),
-      );
+      await server.close();
     },
   };
 }
