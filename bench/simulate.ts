@@ -5,11 +5,9 @@
  *
  *   npm run bench:simulate -- [days=2] [failureRate=0.1] [seed=1]
  */
-import { SENSORLESS_DEVICE_TYPES } from "../runtime/canary/types";
 import { startCaptureHarness } from "../test/support/capture";
 
 const MINUTE = 60_000;
-const HOUR = 3_600_000;
 
 async function main() {
   const [days = 2, failureRate = 0.1, seed = 1] = process.argv.slice(2).map(Number);
@@ -36,18 +34,13 @@ async function main() {
 
     let verified = 0;
     let mismatched = 0;
-    for (const device of harness.simulator.devices) {
-      if (SENSORLESS_DEVICE_TYPES.has(device.typeId)) continue;
-      const id = String(device.id);
-      const record = await harness.deviceRecord(id);
-      const from = Date.parse(record?.firstSeenAt ?? "") - 24 * HOUR;
-      const expected = harness.expectedMinutes(id, from, harness.clock.now());
-      const stored = await harness.storedMinutes(id);
-      for (const [time, values] of expected) {
-        if (canonical(stored.get(time)) === canonical(values)) verified++;
+    for (const device of harness.sensorDevices) {
+      const { stored, served } = await harness.capturedAndServed(device);
+      for (const [time, values] of Object.entries(served)) {
+        if (canonical(stored[time]) === canonical(values)) verified++;
         else mismatched++;
       }
-      mismatched += [...stored.keys()].filter((time) => !expected.has(time)).length;
+      mismatched += Object.keys(stored).filter((time) => !(time in served)).length;
     }
 
     console.log(

@@ -42,6 +42,13 @@ export interface CaptureHarness {
   expectedMinutes(deviceId: string, from: number, to: number): Map<string, SensorValues>;
   /** A device's record in the metadata table. */
   deviceRecord(deviceId: string): Promise<DeviceRecord | undefined>;
+  /**
+   * A device's stored minutes beside what the simulator served from 24 hours (the
+   * backfill) before the device was first listed until now, both keyed by time.
+   */
+  capturedAndServed(
+    deviceId: string,
+  ): Promise<{ stored: Record<string, SensorValues>; served: Record<string, SensorValues> }>;
   /** Every item of the readings table. */
   scanReadings(): Promise<Record<string, unknown>[]>;
   /** Re-opens the local secret box from the data directory, as a restarted process would. */
@@ -155,6 +162,16 @@ export async function startCaptureHarness(
         }),
       );
       return answer.Item as DeviceRecord | undefined;
+    },
+
+    async capturedAndServed(deviceId) {
+      const firstSeen = Date.parse((await harness.deviceRecord(deviceId))?.firstSeenAt ?? "");
+      if (!Number.isFinite(firstSeen)) throw new Error(`device ${deviceId} was never listed`);
+      const served = harness.expectedMinutes(deviceId, firstSeen - 24 * 3_600_000, clock.now());
+      return {
+        stored: Object.fromEntries(await harness.storedMinutes(deviceId)),
+        served: Object.fromEntries(served),
+      };
     },
 
     async scanReadings() {
